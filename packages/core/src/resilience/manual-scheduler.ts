@@ -71,6 +71,7 @@ export class ManualScheduler implements Scheduler {
   /** Wakes sleepers until none is left (each wake-up may schedule more; stops after `maxWakeups`). */
   async runAll(maxWakeups = 10_000): Promise<void> {
     for (let wakeups = 0; wakeups < maxWakeups; wakeups++) {
+      await settle();
       const next = this.#nextDue(Number.POSITIVE_INFINITY);
       if (next === undefined) return;
       await this.advance(next.dueMs - this.#nowMs);
