@@ -102,23 +102,41 @@ export class RetryPolicy<R = unknown> implements Policy<R> {
     const firstContext = context.attempt === 1 ? context : { signal: context.signal, attempt: 1 };
     const firstAttempt = next.invoke(operation, firstContext, depth);
     if (this.#maxAttempts === 1) return firstAttempt;
-    const onError = (error: unknown): Promise<T> => {
-      if (context.signal.aborted || !this.#shouldRetryError(error, 1)) throw error;
-      return this.#retryAfter({ failed: true, error }, next, depth, operation, context.signal, startedMs);
-    };
-    const shouldRetryResult = this.#shouldRetryResult;
-    if (shouldRetryResult === undefined) return firstAttempt.then(undefined, onError);
-    return firstAttempt.then((result) => {
-      if (context.signal.aborted || !shouldRetryResult(result, 1)) return result;
-      return this.#retryAfter<T>(
-        { failed: false, result },
-        next,
-        depth,
-        operation,
-        context.signal,
-        startedMs,
+    // Inline, unnamed arrows: a named per-call closure costs a `defineProperty` under
+    // transpilers that keep function names (tsx does), which dominates a cheap call.
+    if (this.#shouldRetryResult === undefined) {
+      return firstAttempt.then(undefined, (error: unknown) =>
+        this.#afterFirstError<T>(error, next, depth, operation, context.signal, startedMs),
       );
-    }, onError);
+    }
+    return firstAttempt.then(
+      (result) => this.#afterFirstResult(result, next, depth, operation, context.signal, startedMs),
+      (error: unknown) => this.#afterFirstError<T>(error, next, depth, operation, context.signal, startedMs),
+    );
+  }
+
+  #afterFirstError<T extends R>(
+    error: unknown,
+    next: Invoker,
+    depth: number,
+    operation: Operation<T>,
+    signal: AbortSignal,
+    startedMs: number,
+  ): Promise<T> {
+    if (signal.aborted || !this.#shouldRetryError(error, 1)) throw error;
+    return this.#retryAfter({ failed: true, error }, next, depth, operation, signal, startedMs);
+  }
+
+  #afterFirstResult<T extends R>(
+    result: T,
+    next: Invoker,
+    depth: number,
+    operation: Operation<T>,
+    signal: AbortSignal,
+    startedMs: number,
+  ): T | Promise<T> {
+    if (signal.aborted || !this.#shouldRetryResult?.(result, 1)) return result;
+    return this.#retryAfter({ failed: false, result }, next, depth, operation, signal, startedMs);
   }
 
   /** Attempts 2…maxAttempts, entered once the first attempt's outcome proved retryable. */
