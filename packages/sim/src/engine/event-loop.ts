@@ -56,8 +56,7 @@ function runsBefore(left: ScheduledEvent, right: ScheduledEvent): boolean {
  * loop.runUntil(100);
  */
 export class EventLoop {
-  /** Events executed since construction. */
-  eventsExecuted = 0;
+  private executedCount = 0;
   private nowMs = 0;
   private nextId = 1;
   private readonly heap: ScheduledEvent[] = [];
@@ -76,6 +75,11 @@ export class EventLoop {
   /** Current virtual time in ms. Advances only when an event runs or `runUntil` reaches its end. */
   get now(): number {
     return this.nowMs;
+  }
+
+  /** Events executed since construction. */
+  get eventsExecuted(): number {
+    return this.executedCount;
   }
 
   /** Events scheduled and not yet run or cancelled. */
@@ -132,7 +136,7 @@ export class EventLoop {
     if (event === undefined) return false;
     this.removeAt(0);
     this.nowMs = event.atMs;
-    this.eventsExecuted++;
+    this.executedCount++;
     this.onEvent?.({ id: event.id, atMs: event.atMs, label: event.label });
     event.callback();
     return true;
