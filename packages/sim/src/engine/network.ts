@@ -192,7 +192,8 @@ export class SimNetwork<Message> {
     let delayMs = sampleLatencyMs(this.random, latency);
     if (reorder.probability > 0 && this.random.chance(reorder.probability)) {
       this.counts.reordered++;
-      delayMs += this.random.range(0, reorder.maxExtraDelayMs);
+      // Whole microseconds, like the latency itself, so traces stay readable.
+      delayMs += Math.round(this.random.range(0, reorder.maxExtraDelayMs) * 1000) / 1000;
     }
     const deliveredAtMs = this.scheduleDelivery(from, to, message, delayMs);
     if (duplication > 0 && this.random.chance(duplication)) {
