@@ -11,7 +11,9 @@ interface BaselineRing {
 }
 type BaselineRingConstructor = new (servers: string[]) => BaselineRing;
 // hashring ships no type declarations; this is the part of its API the benchmark uses.
-const HashRing = createRequire(import.meta.url)('hashring') as BaselineRingConstructor;
+const require = createRequire(import.meta.url);
+const HashRing = require('hashring') as BaselineRingConstructor;
+const baselineName = `hashring ${(require('hashring/package.json') as { version: string }).version}`;
 
 const nodeCount = 10;
 const keyCount = 100_000;
@@ -81,10 +83,11 @@ const balance = {
 };
 const line = (name: string, synodOpsPerSec: number, baselineOpsPerSec: number) => ({
   name,
-  baseline: 'hashring',
+  baseline: baselineName,
   synodOpsPerSec: Math.round(synodOpsPerSec),
   baselineOpsPerSec: Math.round(baselineOpsPerSec),
   ratio: Number((synodOpsPerSec / baselineOpsPerSec).toFixed(2)),
+  runs: runCount,
   ...balance,
 });
 console.log(JSON.stringify(line('ring lookup', synodLookup, baselineLookup)));

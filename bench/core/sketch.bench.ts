@@ -1,11 +1,13 @@
 // Bloom filter: @synod/core's BloomFilter against bloom-filters' BloomFilter.create(n, errorRate),
 // the npm library a user would otherwise pick. Same n, same target false-positive rate, same keys.
 // Prints one JSON line per comparison on stdout; progress goes to stderr.
+import { createRequire } from 'node:module';
 import bloomFilters from 'bloom-filters';
 import { BloomFilter } from '../../packages/core/src/sketch/index.js';
 
 // bloom-filters is CommonJS with getter exports that Node's ESM loader cannot name statically.
 const BaselineBloomFilter = bloomFilters.BloomFilter;
+const baselineName = `bloom-filters ${(createRequire(import.meta.url)('bloom-filters/package.json') as { version: string }).version}`;
 
 const itemCount = 100_000;
 const targetFalsePositiveRate = 0.01;
@@ -108,10 +110,11 @@ const accuracy = {
 };
 const line = (name: string, synodOpsPerSec: number, baselineOpsPerSec: number) => ({
   name,
-  baseline: 'bloom-filters',
+  baseline: baselineName,
   synodOpsPerSec: Math.round(synodOpsPerSec),
   baselineOpsPerSec: Math.round(baselineOpsPerSec),
   ratio: Number((synodOpsPerSec / baselineOpsPerSec).toFixed(2)),
+  runs: runCount,
   ...accuracy,
 });
 console.log(JSON.stringify(line('bloom add', synodAdd, baselineAdd)));
