@@ -99,12 +99,31 @@ export class Semaphore {
   }
 
   /** Runs `work` holding a permit, releasing it however `work` ends. */
-  async withPermit<T>(work: () => Promise<T> | T, signal?: AbortSignal): Promise<T> {
-    await this.acquire(signal);
-    try {
-      return await work();
-    } finally {
-      this.release();
+  withPermit<T>(work: () => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> {
+    if (!signal?.aborted && this.tryAcquire()) {
+      return callWork(work).then(this.#releaseWithValue, this.#releaseWithError);
     }
+    return this.acquire(signal).then(() =>
+      callWork(work).then(this.#releaseWithValue, this.#releaseWithError),
+    );
+  }
+
+  // Bound once per semaphore: the hot path of `withPermit` allocates no closure.
+  readonly #releaseWithValue = <T>(value: T): T => {
+    this.release();
+    return value;
+  };
+
+  readonly #releaseWithError = (error: unknown): never => {
+    this.release();
+    throw error;
+  };
+}
+
+function callWork<T>(work: () => PromiseLike<T> | T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

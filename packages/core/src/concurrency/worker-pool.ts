@@ -89,6 +89,21 @@ export class WorkerPool {
       this.#active++;
       return callTask(task, signal ?? idleSignal).then(this.#finishedWithValue, this.#finishedWithError);
     }
+    if (!this.#closed && !signal?.aborted && this.#queue.length < this.maxQueueLength) {
+      // Queue directly, without the submission wrapper `submit` returns.
+      return new Promise<T>((resolve, reject) => {
+        const job: Job = {
+          task,
+          signal: signal ?? idleSignal,
+          resolve: resolve as (value: unknown) => void,
+          reject,
+          onAbort: undefined,
+          admission: undefined,
+        };
+        this.#queue.push(job);
+        this.#watchAbort(job);
+      });
+    }
     return this.submit(task, signal).then((submission) => submission.result);
   }
 

@@ -46,7 +46,8 @@ export class KeyedRateLimiter<State, Config, Key = string> {
   tryAcquire(key: Key, cost = 1): RateLimitDecision {
     checkCost(cost);
     const nowMs = this.#clock.now();
-    const state = this.#states.peek(key) ?? this.algorithm.initialState(this.config, nowMs);
+    // `get` marks the key most recently used, so the `set` below finds it in place.
+    const state = this.#states.get(key) ?? this.algorithm.initialState(this.config, nowMs);
     const step = this.algorithm.acquire(state, nowMs, cost, this.config);
     this.#states.set(key, step.state);
     return step.decision;

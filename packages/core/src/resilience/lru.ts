@@ -1,6 +1,17 @@
+interface LruNode<K, V> {
+  readonly key: K;
+  value: V;
+  /** Towards the least recently used end. */
+  older: LruNode<K, V> | undefined;
+  /** Towards the most recently used end. */
+  newer: LruNode<K, V> | undefined;
+}
+
 /**
  * A map bounded to `maxSize` entries that evicts the least recently used one.
- * Relies on `Map` keeping insertion order: a read re-inserts the key at the young end.
+ * Recency is a doubly linked list beside a `Map` of nodes: a hit only relinks two nodes and
+ * never mutates the `Map` (deleting and re-inserting a key, the usual trick, costs V8 a
+ * rehash now and then and was the bottleneck of per-key rate limiting).
  * Shared by the idempotency cache and the per-key rate limiter.
  *
  * @example
@@ -12,8 +23,10 @@
  */
 export class LruMap<K, V> {
   readonly maxSize: number;
-  readonly #entries = new Map<K, V>();
+  readonly #nodes = new Map<K, LruNode<K, V>>();
   readonly #onEvict: ((key: K, value: V) => void) | undefined;
+  #oldest: LruNode<K, V> | undefined;
+  #newest: LruNode<K, V> | undefined;
 
   constructor(maxSize: number, onEvict?: (key: K, value: V) => void) {
     if (!(Number.isInteger(maxSize) && maxSize >= 1)) {
@@ -24,49 +37,86 @@ export class LruMap<K, V> {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.#nodes.size;
   }
 
   /** The value for `key`, marking it most recently used. */
   get(key: K): V | undefined {
-    const value = this.#entries.get(key);
-    if (value === undefined) return undefined;
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    return value;
+    const node = this.#nodes.get(key);
+    if (node === undefined) return undefined;
+    this.#touch(node);
+    return node.value;
   }
 
   /** The value for `key`, leaving its recency unchanged. */
   peek(key: K): V | undefined {
-    return this.#entries.get(key);
+    return this.#nodes.get(key)?.value;
   }
 
   has(key: K): boolean {
-    return this.#entries.has(key);
+    return this.#nodes.has(key);
   }
 
   /** Stores `value` as most recently used, evicting the least recently used entry if full. */
   set(key: K, value: V): void {
-    this.#entries.delete(key);
-    this.#entries.set(key, value);
-    if (this.#entries.size <= this.maxSize) return;
-    const oldest = this.#entries.entries().next();
-    if (oldest.done) return;
-    const [oldestKey, oldestValue] = oldest.value;
-    this.#entries.delete(oldestKey);
-    this.#onEvict?.(oldestKey, oldestValue);
+    const existing = this.#nodes.get(key);
+    if (existing !== undefined) {
+      existing.value = value;
+      this.#touch(existing);
+      return;
+    }
+    const node: LruNode<K, V> = { key, value, older: this.#newest, newer: undefined };
+    if (this.#newest === undefined) this.#oldest = node;
+    else this.#newest.newer = node;
+    this.#newest = node;
+    this.#nodes.set(key, node);
+    if (this.#nodes.size > this.maxSize) this.#evictOldest();
   }
 
   delete(key: K): boolean {
-    return this.#entries.delete(key);
+    const node = this.#nodes.get(key);
+    if (node === undefined) return false;
+    this.#unlink(node);
+    this.#nodes.delete(key);
+    return true;
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#nodes.clear();
+    this.#oldest = undefined;
+    this.#newest = undefined;
   }
 
   /** Keys from least to most recently used. */
-  keys(): IterableIterator<K> {
-    return this.#entries.keys();
+  *keys(): IterableIterator<K> {
+    for (let node = this.#oldest; node !== undefined; node = node.newer) yield node.key;
+  }
+
+  #evictOldest(): void {
+    const oldest = this.#oldest;
+    if (oldest === undefined) return;
+    this.#unlink(oldest);
+    this.#nodes.delete(oldest.key);
+    this.#onEvict?.(oldest.key, oldest.value);
+  }
+
+  /** Moves `node` to the most recently used end. */
+  #touch(node: LruNode<K, V>): void {
+    if (node === this.#newest) return;
+    this.#unlink(node);
+    node.older = this.#newest;
+    node.newer = undefined;
+    if (this.#newest === undefined) this.#oldest = node;
+    else this.#newest.newer = node;
+    this.#newest = node;
+  }
+
+  #unlink(node: LruNode<K, V>): void {
+    if (node.older === undefined) this.#oldest = node.newer;
+    else node.older.newer = node.newer;
+    if (node.newer === undefined) this.#newest = node.older;
+    else node.newer.older = node.older;
+    node.older = undefined;
+    node.newer = undefined;
   }
 }
