@@ -51,51 +51,90 @@ export class TimeoutPolicy implements Policy {
   around<T>(next: Invoker, depth: number, operation: Operation<T>, context: PolicyContext): Promise<T> {
     const parent = context.signal;
     if (parent.aborted) return Promise.reject(parent.reason);
-    const operationController = new AbortController();
-    const timerController = new AbortController();
-    const aggressive = this.#strategy === 'aggressive';
     return new Promise<T>((resolve, reject) => {
-      let finished = false;
-      let timedOut = false;
-      const finish = (): void => {
-        finished = true;
-        timerController.abort();
-        if (parent !== neverAbortedSignal) parent.removeEventListener('abort', onParentAbort);
-        if (this.#abortOnReturn) operationController.abort();
-      };
-      const onParentAbort = (): void => {
-        operationController.abort(parent.reason);
-        if (!aggressive) return;
-        finish();
-        reject(parent.reason);
-      };
-      if (parent !== neverAbortedSignal) parent.addEventListener('abort', onParentAbort, { once: true });
-      this.#scheduler.sleep(this.durationMs, timerController.signal).then(() => {
-        if (finished) return;
-        timedOut = true;
-        const error = new TimeoutError(this.durationMs);
-        operationController.abort(error);
-        if (!aggressive) return;
-        finish();
-        reject(error);
-      }, ignoreCancelledTimer);
-      next.invoke(operation, { signal: operationController.signal, attempt: context.attempt }, depth).then(
-        (result) => {
-          if (finished) return;
-          finish();
-          resolve(result);
-        },
-        (error: unknown) => {
-          if (finished) return;
-          finish();
-          reject(
-            timedOut && !(error instanceof TimeoutError)
-              ? new TimeoutError(this.durationMs, { cause: error })
-              : error,
-          );
-        },
+      const call = new TimedCall<T>(
+        this.durationMs,
+        this.#strategy,
+        this.#abortOnReturn,
+        parent,
+        resolve,
+        reject,
+      );
+      // Unnamed arrows and a listener object: no named closure per call (see retry.ts).
+      this.#scheduler
+        .sleep(this.durationMs, call.timer.signal)
+        .then(() => call.deadlinePassed(), ignoreCancelledTimer);
+      next.invoke(operation, { signal: call.operation.signal, attempt: context.attempt }, depth).then(
+        (result) => call.succeeded(result),
+        (error: unknown) => call.failed(error),
       );
     });
+  }
+}
+
+/** The state of one call under a timeout; settles the caller's promise exactly once. */
+class TimedCall<T> {
+  /** Aborted at the deadline or by the caller: the operation's signal. */
+  readonly operation = new AbortController();
+  /** Aborted when the call settles, cancelling the deadline timer. */
+  readonly timer = new AbortController();
+  readonly #durationMs: number;
+  readonly #strategy: TimeoutStrategy;
+  readonly #abortOnReturn: boolean;
+  readonly #parent: AbortSignal;
+  readonly #resolve: (result: T) => void;
+  readonly #reject: (error: unknown) => void;
+  #finished = false;
+  #timedOut = false;
+
+  constructor(
+    durationMs: number,
+    strategy: TimeoutStrategy,
+    abortOnReturn: boolean,
+    parent: AbortSignal,
+    resolve: (result: T) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.#durationMs = durationMs;
+    this.#strategy = strategy;
+    this.#abortOnReturn = abortOnReturn;
+    this.#parent = parent;
+    this.#resolve = resolve;
+    this.#reject = reject;
+    if (parent !== neverAbortedSignal) parent.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller aborted (this object is the parent signal's listener). */
+  handleEvent(): void {
+    this.operation.abort(this.#parent.reason);
+    if (this.#strategy === 'aggressive') this.#settle(false, this.#parent.reason);
+  }
+
+  deadlinePassed(): void {
+    if (this.#finished) return;
+    this.#timedOut = true;
+    const error = new TimeoutError(this.#durationMs);
+    this.operation.abort(error);
+    if (this.#strategy === 'aggressive') this.#settle(false, error);
+  }
+
+  succeeded(result: T): void {
+    this.#settle(true, result);
+  }
+
+  failed(error: unknown): void {
+    const timedOut = this.#timedOut && !(error instanceof TimeoutError);
+    this.#settle(false, timedOut ? new TimeoutError(this.#durationMs, { cause: error }) : error);
+  }
+
+  #settle(succeeded: boolean, outcome: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.timer.abort();
+    if (this.#parent !== neverAbortedSignal) this.#parent.removeEventListener('abort', this);
+    if (this.#abortOnReturn) this.operation.abort();
+    if (succeeded) this.#resolve(outcome as T);
+    else this.#reject(outcome);
   }
 }
 
