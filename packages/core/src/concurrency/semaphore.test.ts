@@ -19,7 +19,7 @@ describe('Semaphore', () => {
     assert.equal(semaphore.available, 0);
   });
 
-  test('tryAcquire does not jump ahead of waiters', async () => {
+  test('a released permit goes to the oldest waiter, not to a later tryAcquire', async () => {
     const semaphore = new Semaphore(1);
     assert.equal(semaphore.tryAcquire(), true);
     const waiter = semaphore.acquire();
