@@ -75,8 +75,17 @@ export interface Model<State, Call, Result> {
   partition(operations: readonly RecordedOperation<Call, Result>[]): RecordedOperation<Call, Result>[][];
   /** Names a part returned by `partition` (e.g. its key) for reports. */
   partitionLabel(operations: readonly RecordedOperation<Call, Result>[]): string;
-  /** Read-only calls that are indeterminate say nothing and are dropped before checking. */
-  isReadOnly(call: Call): boolean;
+  /**
+   * Whether the call, given its result (`undefined`: unknown), leaves every state as it found it.
+   * Indeterminate read-only operations say nothing and are dropped; definite ones that fit are
+   * linearized as soon as they can be, with no alternatives searched.
+   */
+  isReadOnly(call: Call, result: Result | undefined): boolean;
+  /**
+   * Whether the call sets the state regardless of what it was (a put: a blind write), so that it
+   * hides whatever came just before it. Answer false when unsure: it only saves search steps.
+   */
+  isBlindWrite(call: Call): boolean;
   /** Equal keys for equal states; memoisation depends on it. */
   stateKey(state: State): string | number;
   /** `get(k1) → "v7"`, or just the call (`get(k1)`) when `result` is `undefined`. */
@@ -96,6 +105,12 @@ function stepRegister(
   if (result === undefined) return { ok: true, next: applied.state };
   invariant(resultFitsCall(call, result), `result ${JSON.stringify(result)} does not fit ${call.kind}`);
   return { ok: sameKvResult(applied.result, result), next: applied.state };
+}
+
+/** A get never writes; nor does a cas known to have failed. */
+function isKvReadOnly(call: KvCall, result: KvResult | undefined): boolean {
+  if (call.kind === 'get') return true;
+  return call.kind === 'cas' && result !== undefined && isCasResult(result) && !result.succeeded;
 }
 
 function describeKv(call: KvCall, result: KvResult | undefined): string {
@@ -122,7 +137,8 @@ export const kvRegisterModel: Model<RegisterValue, KvCall, KvResult> = {
     return [...byKey.keys()].sort().map((key) => byKey.get(key)!);
   },
   partitionLabel: (operations) => operations[0]?.call.key ?? '(empty)',
-  isReadOnly: (call) => call.kind === 'get',
+  isReadOnly: isKvReadOnly,
+  isBlindWrite: (call) => call.kind === 'put',
   stateKey: (state) => state ?? absentStateKey,
   describe: describeKv,
   describeState: (state) => (state === null ? 'absent' : JSON.stringify(state)),
@@ -149,7 +165,8 @@ export const kvStoreModel: Model<KvStoreState, KvCall, KvResult> = {
   },
   partition: (operations) => [[...operations]],
   partitionLabel: () => '(all keys)',
-  isReadOnly: (call) => call.kind === 'get',
+  isReadOnly: isKvReadOnly,
+  isBlindWrite: (call) => call.kind === 'put',
   stateKey: (state) => JSON.stringify(state),
   describe: describeKv,
   describeState: (state) => JSON.stringify(Object.fromEntries(state)),
