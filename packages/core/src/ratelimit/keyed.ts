@@ -15,6 +15,7 @@ export interface KeyedRateLimiterOptions {
 /**
  * One limit per key (per client, per tenant, per route) in bounded memory: states live in an
  * LRU map of at most `maxKeys` entries, as plain objects, one algorithm step per request.
+ * States must be plain objects (every algorithm here uses one).
  *
  * @example
  * const perClient = new KeyedRateLimiter(tokenBucketAlgorithm, { capacity: 10, refillPerSecond: 1 }, { maxKeys: 100_000 });
@@ -46,21 +47,33 @@ export class KeyedRateLimiter<State, Config, Key = string> {
   tryAcquire(key: Key, cost = 1): RateLimitDecision {
     checkCost(cost);
     const nowMs = this.#clock.now();
-    // `get` marks the key most recently used, so the `set` below finds it in place.
-    const state = this.#states.get(key) ?? this.algorithm.initialState(this.config, nowMs);
-    const step = this.algorithm.acquire(state, nowMs, cost, this.config);
-    this.#states.set(key, step.state);
+    const kept = this.#states.get(key);
+    if (kept === undefined) {
+      const step = this.algorithm.acquire(
+        this.algorithm.initialState(this.config, nowMs),
+        nowMs,
+        cost,
+        this.config,
+      );
+      this.#states.set(key, { ...step.state });
+      return step.decision;
+    }
+    const step = this.algorithm.acquire(kept, nowMs, cost, this.config);
+    // Copy the new state into the kept object rather than storing the new one: a long-lived map
+    // pointing at fresh objects makes every young-generation collection copy all of them.
+    Object.assign(kept as object, step.state);
     return step.decision;
   }
 
-  /** The state kept for `key`, if any (for inspection or replication). */
+  /** A copy of the state kept for `key`, if any (for inspection or replication). */
   stateOf(key: Key): State | undefined {
-    return this.#states.peek(key);
+    const kept = this.#states.peek(key);
+    return kept === undefined ? undefined : { ...kept };
   }
 
-  /** Replaces the state of `key` (for example from a snapshot). */
+  /** Replaces the state of `key` (for example from a snapshot); the limiter keeps its own copy. */
   restore(key: Key, state: State): void {
-    this.#states.set(key, state);
+    this.#states.set(key, { ...state });
   }
 
   forget(key: Key): void {
