@@ -84,10 +84,15 @@ function report(name: string, baseline: string, [synod, baselineRate, raw]: numb
 
 const cockatiel = versionOf('cockatiel');
 const opossum = versionOf('opossum');
-console.error(`resilience: ${callsPerRun} awaited calls per run, ${runCount} runs (+${warmupRunCount} warm-up)`);
+console.error(
+  `resilience: ${callsPerRun} awaited calls per run, ${runCount} runs (+${warmupRunCount} warm-up)`,
+);
 
 // Same configuration on every side: trip after 5 consecutive failures, probe after 10 s.
-const synodBreaker = circuitBreaker({ tripPolicy: { kind: 'consecutive', failureThreshold }, openDurationMs });
+const synodBreaker = circuitBreaker({
+  tripPolicy: { kind: 'consecutive', failureThreshold },
+  openDurationMs,
+});
 const cockatielBreaker = cockatielCircuitBreaker(handleAll, {
   halfOpenAfter: openDurationMs,
   breaker: new ConsecutiveBreaker(failureThreshold),
@@ -95,7 +100,10 @@ const cockatielBreaker = cockatielCircuitBreaker(handleAll, {
 // opossum's per-call timeout is off: neither other side times calls out. Its rolling statistics
 // cannot be turned off; they are part of what a user of opossum pays.
 const opossumBreaker = new CircuitBreaker(operation, { timeout: false, resetTimeout: openDurationMs });
-const synodRetry = retry({ maxAttempts, backoff: exponentialBackoff({ initialDelayMs: 128, maxDelayMs: 30_000 }) });
+const synodRetry = retry({
+  maxAttempts,
+  backoff: exponentialBackoff({ initialDelayMs: 128, maxDelayMs: 30_000 }),
+});
 const cockatielRetryPolicy = cockatielRetry(handleAll, { maxAttempts, backoff: new ExponentialBackoff() });
 const synodBoth = wrap(
   retry({ maxAttempts, backoff: exponentialBackoff({ initialDelayMs: 128 }) }),
@@ -103,7 +111,10 @@ const synodBoth = wrap(
 );
 const cockatielBoth = cockatielWrap(
   cockatielRetry(handleAll, { maxAttempts, backoff: new ExponentialBackoff() }),
-  cockatielCircuitBreaker(handleAll, { halfOpenAfter: openDurationMs, breaker: new ConsecutiveBreaker(failureThreshold) }),
+  cockatielCircuitBreaker(handleAll, {
+    halfOpenAfter: openDurationMs,
+    breaker: new ConsecutiveBreaker(failureThreshold),
+  }),
 );
 
 report(
@@ -118,7 +129,11 @@ report(
 report(
   'circuit breaker, successful async call',
   opossum,
-  await compare('breaker vs opossum', [() => synodBreaker.execute(operation), () => opossumBreaker.fire(), operation]),
+  await compare('breaker vs opossum', [
+    () => synodBreaker.execute(operation),
+    () => opossumBreaker.fire(),
+    operation,
+  ]),
 );
 report(
   'retry, successful async call',
