@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import {
-  formatOperation,
-  HistoryFormatError,
-  HistoryRecorder,
-  historyFromJson,
-  historyFromText,
-  historyToJson,
-  historyToText,
-  validateHistory,
-} from './history.js';
+import { HistoryFormatError, HistoryRecorder, validateHistory } from './history.js';
+import { historyFromJson, historyToJson } from './history-json.js';
+import { formatOperation, historyFromText, historyToText } from './history-text.js';
 import { generateLinearizableHistory, seededRandom } from './workload.js';
 
 const propertySeed = 0x4157;

@@ -10,22 +10,9 @@ export type {
   PutResult,
   RecordedOperation,
 } from './history.js';
-export {
-  formatCall,
-  formatOperation,
-  formatResult,
-  HistoryFormatError,
-  HistoryRecorder,
-  historyFormatName,
-  historyFormatVersion,
-  historyFromJson,
-  historyFromText,
-  historyToJson,
-  historyToText,
-  isCasResult,
-  isGetResult,
-  validateHistory,
-} from './history.js';
+export { HistoryFormatError, HistoryRecorder, isCasResult, isGetResult, validateHistory } from './history.js';
+export { historyFormatName, historyFormatVersion, historyFromJson, historyToJson } from './history-json.js';
+export { formatCall, formatOperation, formatResult, historyFromText, historyToText } from './history-text.js';
 export type { KvApplied, KvStoreState, Model, RegisterValue, StepOutcome } from './kv-model.js';
 export { applyKv, applyKvToStore, kvRegisterModel, kvStoreModel, sameKvResult } from './kv-model.js';
 export type {

@@ -4,7 +4,8 @@
  * (which asks {@link kvRegisterModel} whether an observed result fits).
  */
 import type { KvCall, KvResult, RecordedOperation } from './history.js';
-import { formatCall, formatResult, invariant, isCasResult, isGetResult, resultFitsCall } from './history.js';
+import { invariant, isCasResult, isGetResult, resultFitsCall } from './history.js';
+import { formatCall, formatResult } from './history-text.js';
 
 /** One key's register: its value, or `null` when the key is absent. */
 export type RegisterValue = string | null;

@@ -181,8 +181,8 @@ export class PartitionSearch<State, Call, Result> {
   #steps = 0;
   #optionalPlaced = 0;
   #stuck: StuckPoint<State, Call, Result> | undefined;
-  /** [definite, optional] operations placed at the remembered dead end; starts below any real one. */
-  #stuckDepth: [number, number] = [-1, 0];
+  /** The remembered dead end's blocking rank and [definite, optional] operations placed. */
+  #stuckDepth: [number, number, number] = [-1, 0, 0];
 
   constructor(
     model: Model<State, Call, Result>,
@@ -307,7 +307,7 @@ export class PartitionSearch<State, Call, Result> {
   /** Tries optional operations after which the read-only operation at `waiting` would fit. */
   #placeEnabling(waiting: number): boolean {
     const reader = this.#layout.definite[waiting >> 1]!;
-    const limit = this.#firstCompletionRank();
+    const limit = this.#layout.entryRank[this.#firstCompletion()]!;
     const optionalList = this.#optionalList;
     for (let index = optionalList.first(); index !== none; index = optionalList.next[index]!) {
       if (this.#layout.optionalRank[index]! >= limit) break;
@@ -318,11 +318,12 @@ export class PartitionSearch<State, Call, Result> {
     return false;
   }
 
-  #firstCompletionRank(): number {
+  /** The first completion still in the list; every node that is not a success has one. */
+  #firstCompletion(): number {
     let entry = this.#entries.first();
     while (entry !== none && (entry & 1) === 0) entry = this.#entries.next[entry]!;
-    invariant(entry !== none, 'a waiting candidate has a completion after it');
-    return this.#layout.entryRank[entry]!;
+    invariant(entry !== none, 'an unfinished node has a completion left to reach');
+    return entry;
   }
 
   /** Places a definite operation unless its node was visited; `forced` nodes have no alternatives. */
@@ -445,16 +446,22 @@ export class PartitionSearch<State, Call, Result> {
   }
 
   /**
-   * Remembers the deepest dead end: the one with the most definite operations placed, and among
-   * those the fewest optional ones (optional operations placed on the way rarely explain anything).
+   * Remembers the dead end that explains the most: the one stuck at the latest completion in the
+   * history, and among those the one with the fewest operations placed (definite first, then
+   * optional), so that the prefix holds what had to come before and little that merely could.
    */
   #noteStuck(): void {
+    const blockedRank = this.#layout.entryRank[this.#firstCompletion()]!;
     const optionalPlaced = this.#optionalPlaced;
     const definitePlaced = this.#placed.length - optionalPlaced;
-    const [bestDefinite, bestOptional] = this.#stuckDepth;
-    if (definitePlaced < bestDefinite || (definitePlaced === bestDefinite && optionalPlaced >= bestOptional))
-      return;
-    this.#stuckDepth = [definitePlaced, optionalPlaced];
+    const [bestRank, bestDefinite, bestOptional] = this.#stuckDepth;
+    const better =
+      blockedRank > bestRank ||
+      (blockedRank === bestRank &&
+        (definitePlaced < bestDefinite ||
+          (definitePlaced === bestDefinite && optionalPlaced < bestOptional)));
+    if (!better) return;
+    this.#stuckDepth = [blockedRank, definitePlaced, optionalPlaced];
     const entries = this.#entries;
     const cannotFollow: RecordedOperation<Call, Result>[] = [];
     let entry = entries.first();
