@@ -244,6 +244,7 @@ export class PartitionSearch<State, Call, Result> {
         if (this.#placed.length === 0)
           return { verdict: 'violation', searchSteps: this.#steps, stuck: this.#stuck! };
         ({ phase, cursor, limit } = this.#undo());
+        freshNode = false;
         if (phase === phaseOptional) this.#markUsefulBlindWrites(limit);
       }
     }
