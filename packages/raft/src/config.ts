@@ -18,7 +18,9 @@ export type Mutation =
   /** Follower truncates everything after prevLogIndex, even without a term conflict. */
   | 'truncate-without-conflict'
   /** Leader answers ReadIndex at once, without confirming leadership with a quorum. */
-  | 'read-index-without-quorum';
+  | 'read-index-without-quorum'
+  /** Commit counts ⌊n/2⌋ acknowledgements as a majority (an off-by-one in quorum arithmetic). */
+  | 'commit-quorum-off-by-one';
 
 export type ReadMode =
   /** Confirm leadership with a heartbeat round acknowledged by a quorum (linearizable). */

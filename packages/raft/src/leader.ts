@@ -437,8 +437,10 @@ export class Raft extends RaftCore {
 
   /** Advances the commit index to what a quorum (both halves when joint) has persisted. */
   maybeCommit(): boolean {
-    const index = jointCommitIndex(this.voters(), (id) =>
-      id === this.id ? this.log.stableLastIndex() : (this.progress.get(id)?.match ?? 0),
+    const index = jointCommitIndex(
+      this.voters(),
+      (id) => (id === this.id ? this.log.stableLastIndex() : (this.progress.get(id)?.match ?? 0)),
+      this.has('commit-quorum-off-by-one'),
     );
     if (!this.log.maybeCommit(index, this.term, this.has('commit-previous-term-by-counting'))) return false;
     this.afterCommit();

@@ -5,11 +5,16 @@ import type { NodeId } from './types.js';
 export type VoteOutcome = 'won' | 'lost' | 'pending';
 
 /** The highest index acknowledged by a majority of `voters`; an empty configuration commits anything. */
-export function majorityCommitIndex(voters: readonly NodeId[], matchOf: (id: NodeId) => number): number {
+export function majorityCommitIndex(
+  voters: readonly NodeId[],
+  matchOf: (id: NodeId) => number,
+  offByOne = false,
+): number {
   if (voters.length === 0) return Number.POSITIVE_INFINITY;
   const matched = voters.map(matchOf).sort((a, b) => b - a);
   // With n voters, the (floor(n/2)+1)-th largest match is held by a majority.
-  return matched[Math.floor(voters.length / 2)]!;
+  const position = Math.floor(voters.length / 2) - (offByOne ? 1 : 0);
+  return matched[Math.max(0, position)]!;
 }
 
 export function majorityVote(voters: readonly NodeId[], votes: ReadonlyMap<NodeId, boolean>): VoteOutcome {
@@ -33,10 +38,15 @@ export interface JointVoters {
   readonly outgoing: readonly NodeId[];
 }
 
-export function jointCommitIndex(config: JointVoters, matchOf: (id: NodeId) => number): number {
+/** `offByOne` exists only for the 'commit-quorum-off-by-one' test mutation. */
+export function jointCommitIndex(
+  config: JointVoters,
+  matchOf: (id: NodeId) => number,
+  offByOne = false,
+): number {
   const index = Math.min(
-    majorityCommitIndex(config.incoming, matchOf),
-    majorityCommitIndex(config.outgoing, matchOf),
+    majorityCommitIndex(config.incoming, matchOf, offByOne),
+    majorityCommitIndex(config.outgoing, matchOf, offByOne),
   );
   return index === Number.POSITIVE_INFINITY ? 0 : index;
 }

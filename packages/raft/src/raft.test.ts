@@ -140,6 +140,21 @@ describe('replication', () => {
     node.step(appendAck('b', 'a', 3, 2));
     assert.equal(node.raft.log.committed, 2, 'committing the term-3 entry commits index 1 too');
   });
+
+  test('the commit-previous-term-by-counting mutation does commit it (the test switch works)', () => {
+    const storage = new MemoryStorage(conf(['a', 'b', 'c']));
+    storage.append([{ term: 1, index: 1, kind: 'normal', data: bytes('old') }]);
+    storage.setHardState({ term: 2, vote: 'a', commit: 0 });
+    const mutations = new Set(['commit-previous-term-by-counting'] as const);
+    const node = new RawNode({ id: 'a', random: { next: () => 0 }, preVote: false, mutations }, storage);
+    node.campaign();
+    node.step({ ...voteGrant('b', 'a', 3) });
+    const ready = node.ready();
+    storage.append(ready.entries);
+    node.advance(ready);
+    node.step(appendAck('b', 'a', 3, 1));
+    assert.equal(node.raft.log.committed, 1);
+  });
 });
 
 describe('snapshots and membership', () => {
@@ -152,6 +167,7 @@ describe('snapshots and membership', () => {
     for (const member of cluster.members.values()) {
       const applied = member.node.raft.log.applied;
       member.storage.createSnapshot(applied, member.node.raft.confState, bytes('state-'.repeat(20)));
+      member.storage.compact(applied);
     }
     cluster.addMember('d', emptyConf());
     const leaderNode = cluster.member(leader).node;

@@ -80,10 +80,14 @@ export abstract class RaftCore {
     return isVoter(this.confState, this.id) && this.log.unstable().snapshot === undefined;
   }
 
+  /** Stamps group, sender and term onto a freshly built message (in place: it is ours) and queues it. */
   send(message: OutgoingMessage): void {
-    const stamped = { ...message, group: this.config.group, from: this.id, term: message.term ?? this.term };
-    invariant(stamped.to !== this.id, `a node never sends ${stamped.type} to itself`);
-    this.messages.push(stamped as Message);
+    invariant(message.to !== this.id, `a node never sends ${message.type} to itself`);
+    const stamped = message as { group?: string; from?: NodeId; term?: number };
+    stamped.group = this.config.group;
+    stamped.from = this.id;
+    stamped.term ??= this.term;
+    this.messages.push(message as Message);
   }
 
   tick(): void {

@@ -117,21 +117,30 @@ export class MemoryStorage implements Storage {
     this.log = [{ index, term, kind: 'normal', data: new Uint8Array(0) }, ...suffix];
   }
 
-  /** Records a snapshot the application took at `index` (≤ applied) and compacts the log up to it. */
+  /**
+   * Records a snapshot the application took at `index` (≤ applied). The log is kept; call
+   * compact() separately, usually some entries behind, so slow followers can still catch up from the log.
+   */
   createSnapshot(index: number, confState: ConfState, data: Uint8Array): Snapshot {
     const term = this.term(index);
     invariant(term !== undefined, `snapshot at ${index} outside the log`);
+    invariant(index >= this.latestSnapshot.metadata.index, `snapshot at ${index} older than the current one`);
     const snapshot: Snapshot = { metadata: { index, term, confState }, data };
     this.latestSnapshot = snapshot;
-    this.compact(index);
     return snapshot;
   }
 
-  /** Drops entries up to and including `index`. */
+  /** All entries from firstIndex on, e.g. to rewrite a log file after compaction. */
+  allEntries(): readonly Entry[] {
+    return this.log.slice(1);
+  }
+
+  /** Drops entries up to and including `index` (never beyond the snapshot: those are still needed). */
   compact(index: number): void {
     const offset = this.log[0]!.index;
     if (index <= offset) return;
     invariant(index <= this.lastIndex(), `compact(${index}) beyond last index ${this.lastIndex()}`);
+    invariant(index <= this.latestSnapshot.metadata.index, `compact(${index}) beyond the snapshot`);
     const term = this.log[index - offset]!.term;
     this.log = [
       { index, term, kind: 'normal', data: new Uint8Array(0) },

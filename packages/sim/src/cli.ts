@@ -1,0 +1,172 @@
+// `npm run sim -- --seeds 1000 --nodes 5 --nemesis all`: many seeded runs in parallel workers,
+// progress on stderr, one JSON summary line on stdout.
+// `npm run sim -- --seed N --trace [--out FILE]`: replays one run as a readable trace.
+import { writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Mutation } from '@synod/raft';
+import { replayFlags, type SimOptionsInput } from './cli-flags.js';
+import type { SimulationOptions, TraceEvent } from './cluster/run.js';
+import { runSimulation } from './cluster/run.js';
+import type { NemesisKind } from './engine/nemesis.js';
+import { allNemesisKinds } from './engine/nemesis.js';
+import { runSeedsInParallel } from './parallel.js';
+
+const USAGE = `Usage:
+  npm run sim -- --seeds N [--first-seed S] [--nodes 5] [--nemesis all|none|kind,kind] [--workers W]
+  npm run sim -- --seed N --trace [--out trace.json]
+Options:
+  --nodes N          cluster size (default 5)
+  --nemesis SPEC     'all', 'none', or a comma list of: ${allNemesisKinds.join(', ')}
+  --intensity X      faults per kind every ~2 s / X (default 2)
+  --duration-ms MS   virtual time per run (default 15000)
+  --reads MODE       read-index (default) or lease
+  --mutation NAME    run a deliberately broken core (tests only): vote-without-log-check,
+                     commit-previous-term-by-counting, truncate-without-conflict,
+                     read-index-without-quorum, commit-quorum-off-by-one
+  --workers W        parallel worker threads (default: available cores)`;
+
+function main(): void {
+  const { values } = parseArgs({
+    options: {
+      seeds: { type: 'string' },
+      'first-seed': { type: 'string', default: '1' },
+      seed: { type: 'string' },
+      nodes: { type: 'string', default: '5' },
+      nemesis: { type: 'string', default: 'all' },
+      intensity: { type: 'string' },
+      'duration-ms': { type: 'string' },
+      reads: { type: 'string', default: 'read-index' },
+      mutation: { type: 'string', multiple: true, default: [] },
+      trace: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      workers: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return;
+  }
+  const base = simulationOptions(values);
+  if (values.seed !== undefined) {
+    replay(Number(values.seed), base, values.trace, values.out);
+    return;
+  }
+  const seeds = Number(values.seeds ?? '100');
+  const firstSeed = Number(values['first-seed']);
+  if (!Number.isSafeInteger(seeds) || seeds <= 0) fail(`--seeds must be a positive integer\n${USAGE}`);
+  const workers = Number(values.workers ?? Math.max(1, Math.min(availableParallelism(), 8)));
+  void runMany(base, firstSeed, seeds, workers);
+}
+
+function simulationOptions(values: Record<string, string | boolean | string[] | undefined>): SimOptionsInput {
+  const nodes = Number(values.nodes);
+  if (!Number.isSafeInteger(nodes) || nodes < 1 || nodes > 9) fail('--nodes must be between 1 and 9');
+  const nemesisSpec = String(values.nemesis);
+  let nemesis: SimulationOptions['nemesis'];
+  if (nemesisSpec === 'all' || nemesisSpec === 'none') nemesis = nemesisSpec;
+  else {
+    const kinds = nemesisSpec.split(',').map((kind) => kind.trim());
+    for (const kind of kinds) {
+      if (!allNemesisKinds.includes(kind as NemesisKind)) fail(`unknown nemesis kind "${kind}"\n${USAGE}`);
+    }
+    nemesis = kinds as NemesisKind[];
+  }
+  const reads = String(values.reads);
+  if (reads !== 'read-index' && reads !== 'lease') fail('--reads must be read-index or lease');
+  const options: SimOptionsInput = {
+    nodes,
+    nemesis,
+    readMode: reads,
+    mutations: (values.mutation as string[]).map((name) => name as Mutation),
+  };
+  const extra: { intensity?: number; durationMs?: number } = {};
+  if (values.intensity !== undefined) extra.intensity = Number(values.intensity);
+  if (values['duration-ms'] !== undefined) extra.durationMs = Number(values['duration-ms']);
+  return { ...options, ...extra };
+}
+
+function replay(seed: number, base: SimOptionsInput, trace: boolean, out: string | undefined): void {
+  const events: TraceEvent[] = [];
+  const printLive = trace && out === undefined;
+  const result = runSimulation({
+    ...base,
+    seed,
+    ...(trace || out
+      ? {
+          trace: (event: TraceEvent) =>
+            printLive ? console.log(formatTraceEvent(event)) : events.push(event),
+        }
+      : {}),
+  });
+  if (out !== undefined) {
+    writeFileSync(
+      out,
+      JSON.stringify({ format: 'synod.sim-trace', version: 1, seed, options: base, events, result }),
+    );
+    console.error(`trace written to ${out} (${events.length} events)`);
+  }
+  if (trace && out !== undefined) for (const event of events) console.log(formatTraceEvent(event));
+  const summary = {
+    seed,
+    ops: result.operations,
+    ok: result.okOperations,
+    elections: result.leaderElections,
+    committed: result.committedEntries,
+    violations: result.violations.map(
+      (v) => `${v.kind} at t=${v.atMs.toFixed(1)}ms${v.node ? ` on ${v.node}` : ''}: ${v.message}`,
+    ),
+  };
+  console.log(JSON.stringify(summary, null, 2));
+  if (result.violations.length > 0) process.exitCode = 1;
+}
+
+export function formatTraceEvent(event: TraceEvent): string {
+  const time = `t=${event.atMs.toFixed(3).padStart(10)}`;
+  const node = (event.node ?? '').padEnd(4);
+  return `${time} ${node} ${event.kind.padEnd(9)} ${event.text}`;
+}
+
+async function runMany(
+  base: SimOptionsInput,
+  firstSeed: number,
+  seeds: number,
+  workers: number,
+): Promise<void> {
+  const started = performance.now();
+  const interactive = process.stderr.isTTY === true;
+  let lastReportMs = 0;
+  const summary = await runSeedsInParallel(base, firstSeed, seeds, workers, (done, total, failedSeeds) => {
+    const now = performance.now();
+    // A live counter on a terminal; otherwise a line every few seconds (CI logs stay short).
+    if (!interactive && done !== total && now - lastReportMs < 5_000) return;
+    lastReportMs = now;
+    const seconds = ((now - started) / 1000).toFixed(1);
+    const line = `${done}/${total} runs, ${failedSeeds.length} failing, ${seconds}s`;
+    process.stderr.write(interactive ? `\r${line}` : `${line}\n`);
+  });
+  if (interactive) process.stderr.write('\n');
+  for (const failure of summary.failures.slice(0, 5)) {
+    process.stderr.write(`seed ${failure.seed}: ${failure.firstViolation}\n`);
+    process.stderr.write(
+      `  replay: npm run sim -- --seed ${failure.seed} --nodes ${base.nodes ?? 5} --trace${replayFlags(base)}\n`,
+    );
+  }
+  console.log(
+    JSON.stringify({
+      runs: summary.runs,
+      ops: summary.ops,
+      violations: summary.violations,
+      failedSeeds: summary.failures.map((failure) => failure.seed),
+    }),
+  );
+  if (summary.violations > 0) process.exitCode = 1;
+}
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(2);
+}
+
+main();
