@@ -95,7 +95,27 @@ const LONGEST_FAULT_MS = 4_000;
 /** Time a healed cluster gets to elect a leader and serve again before liveness is judged. */
 const RECOVERY_ALLOWANCE_MS = 3_000;
 
+/** A wired-up simulated cluster, before or while its event loop runs. */
+export interface SimCluster {
+  readonly options: SimulationOptions;
+  readonly loop: EventLoop;
+  readonly network: SimNetwork<Message>;
+  readonly nodes: ReadonlyMap<string, SimNode>;
+  readonly observer: SafetyObserver;
+  readonly recorder: HistoryRecorder;
+  readonly pool: ClientPool;
+  readonly plan: readonly NemesisAction[];
+  readonly quiesceAtMs: number;
+}
+
 export function runSimulation(partial: Partial<SimulationOptions> & { seed: number }): SimulationResult {
+  const cluster = buildSimCluster(partial);
+  runLoop(cluster.loop, cluster.options.durationMs, cluster.observer);
+  return summarize(cluster);
+}
+
+/** Builds nodes, network, nemesis and clients for one seed; nothing has run yet. */
+export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: number }): SimCluster {
   const options: SimulationOptions = { ...DEFAULT_SIMULATION, ...partial };
   const root = new Prng(options.seed);
   // A healthy run keeps a few thousand events pending; far more means a message storm (a bug).
@@ -206,8 +226,7 @@ export function runSimulation(partial: Partial<SimulationOptions> & { seed: numb
     client.start(100 + c * 7);
   }
 
-  runLoop(loop, options.durationMs, observer);
-  return summarize(options, loop, network, observer, recorder, plan, quiesceAtMs);
+  return { options, loop, network, nodes, observer, recorder, pool, plan, quiesceAtMs };
 }
 
 function currentLeader(nodes: Map<string, SimNode>): string | undefined {
@@ -279,7 +298,7 @@ function describeMessage(message: Message): string {
 }
 
 /** Runs the event loop; a broken invariant thrown by a core ends the run as a violation. */
-function runLoop(loop: EventLoop, durationMs: number, observer: SafetyObserver): void {
+export function runLoop(loop: EventLoop, durationMs: number, observer: SafetyObserver): void {
   try {
     loop.runUntil(durationMs, MAX_EVENTS_PER_RUN);
   } catch (error) {
@@ -289,15 +308,8 @@ function runLoop(loop: EventLoop, durationMs: number, observer: SafetyObserver):
   }
 }
 
-function summarize(
-  options: SimulationOptions,
-  loop: EventLoop,
-  network: SimNetwork<Message>,
-  observer: SafetyObserver,
-  recorder: HistoryRecorder,
-  plan: readonly NemesisAction[],
-  quiesceAtMs: number,
-): SimulationResult {
+function summarize(cluster: SimCluster): SimulationResult {
+  const { options, loop, network, observer, recorder, plan, quiesceAtMs } = cluster;
   const history = recorder.operations();
   let counterexample: readonly string[] | undefined;
   const report = checkKvHistory(history);
