@@ -1,0 +1,1 @@
+export * from './mvcc/etcd-types.js';
