@@ -152,6 +152,20 @@ export class Raft extends RaftCore {
     return this.proposeEntry('normal', data);
   }
 
+  /**
+   * On a follower: forwards commands to the leader (etcd's MsgProp forwarding). There is no answer;
+   * the caller recognises its command when it is applied, or times out. Returns false without a leader.
+   */
+  forwardProposal(entries: readonly Uint8Array[]): boolean {
+    if (this.role === 'leader') {
+      for (const data of entries) this.proposeEntry('normal', data);
+      return true;
+    }
+    if (this.lead === NO_NODE) return false;
+    this.send({ type: 'propose', to: this.lead, entries });
+    return true;
+  }
+
   /** Proposes a membership change (leader only; one at a time, after the leader committed in its term). */
   proposeConfChange(change: ConfChange): ProposeResult {
     if (this.role !== 'leader') return { ok: false, reason: 'notLeader', leader: this.lead };
@@ -293,6 +307,10 @@ export class Raft extends RaftCore {
         return;
       case 'snapshotResponse':
         if (progress) this.handleSnapshotResponse(message, progress);
+        return;
+      case 'propose':
+        // Forwarded proposals: refused ones are simply dropped; the follower's client times out.
+        for (const data of message.entries) this.proposeEntry('normal', data);
         return;
       case 'readIndex':
         if (!this.leaderReadIndex(message.context, message.from).ok) {

@@ -161,7 +161,14 @@ export interface ReadIndexResponseMessage extends MessageBase {
   readonly index: number;
 }
 
+/** A follower forwards client proposals to the leader (the follower learns the outcome by applying). */
+export interface ProposeMessage extends MessageBase {
+  readonly type: 'propose';
+  readonly entries: readonly Uint8Array[];
+}
+
 export type Message =
+  | ProposeMessage
   | AppendMessage
   | AppendResponseMessage
   | VoteMessage
