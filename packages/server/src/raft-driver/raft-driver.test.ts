@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ConfState, Entry, HardState, Message, Snapshot } from '@synod/raft';
+import { MemoryStorage } from '@synod/raft';
+import type { DriverStorage, StateMachine } from './raft-driver.js';
+import { RaftDriver } from './raft-driver.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Storage that "persists" after a short async delay, as a disk would. */
+class DelayedMemoryStorage implements DriverStorage {
+  readonly memory: MemoryStorage;
+  persists = 0;
+  constructor(confState: ConfState) {
+    this.memory = new MemoryStorage(confState);
+  }
+  async persist(ready: {
+    hardState: HardState | undefined;
+    entries: readonly Entry[];
+    snapshot: Snapshot | undefined;
+  }) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    this.persists++;
+    if (ready.snapshot) this.memory.applySnapshot(ready.snapshot);
+    this.memory.append(ready.entries);
+    if (ready.hardState) this.memory.setHardState(ready.hardState);
+  }
+  async saveSnapshot(snapshot: Snapshot, compactTo: number) {
+    this.memory.createSnapshot(snapshot.metadata.index, snapshot.metadata.confState, snapshot.data);
+    this.memory.compact(compactTo);
+  }
+}
+
+class ListStateMachine implements StateMachine {
+  readonly values: string[] = [];
+  apply(entry: Entry): void {
+    if (entry.kind === 'normal' && entry.data.byteLength > 0) this.values.push(decoder.decode(entry.data));
+  }
+  restore(snapshot: Snapshot): void {
+    this.values.length = 0;
+    this.values.push(...(JSON.parse(decoder.decode(snapshot.data)) as string[]));
+  }
+  snapshotData(): Uint8Array {
+    return encoder.encode(JSON.stringify(this.values));
+  }
+}
+
+const silentLogger = { info() {}, warn() {}, error() {} };
+
+function startCluster(ids: string[]) {
+  const confState: ConfState = {
+    voters: ids,
+    votersOutgoing: [],
+    learners: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
+  const drivers = new Map<string, RaftDriver>();
+  const machines = new Map<string, ListStateMachine>();
+  let seed = 1;
+  for (const id of ids) {
+    const machine = new ListStateMachine();
+    let state = seed++;
+    const driver = new RaftDriver({
+      nodeId: id,
+      raft: {
+        random: { next: () => (state = (state * 48271) % 2147483647) / 2147483647 },
+        electionTicks: 10,
+      },
+      storage: new DelayedMemoryStorage(confState),
+      stateMachine: machine,
+      send: (messages: readonly Message[]) => {
+        for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
+      },
+      logger: silentLogger,
+      tickMs: 5,
+      snapshotEveryEntries: 50,
+      entriesKeptAfterSnapshot: 10,
+    });
+    drivers.set(id, driver);
+    machines.set(id, machine);
+  }
+  for (const driver of drivers.values()) driver.start();
+  return { drivers, machines, stop: () => drivers.forEach((driver) => driver.stop()) };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('RaftDriver', () => {
+  test('three drivers elect a leader, and proposals made on any member are applied everywhere in one order', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
+        'a leader',
+      );
+      const follower = [...cluster.drivers.values()].find((d) => d.node.raft.role !== 'leader')!;
+      await waitFor(() => follower.node.raft.lead !== '', 'the follower to learn the leader');
+      for (let i = 0; i < 120; i++) {
+        const driver =
+          i % 2 === 0 ? follower : [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+        driver.propose(encoder.encode(`v${i}`));
+      }
+      await waitFor(
+        () => [...cluster.machines.values()].every((m) => m.values.length === 120),
+        'every member to apply',
+      );
+      const orders = [...cluster.machines.values()].map((m) => m.values.join(','));
+      assert.equal(new Set(orders).size, 1, 'members applied different orders');
+    } finally {
+      cluster.stop();
+    }
+  });
+
+  test('readIndex resolves on leader and followers once the read point is applied', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].every((d) => d.node.raft.lead !== ''),
+        'a known leader',
+      );
+      const leader = [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+      leader.propose(encoder.encode('x'));
+      for (const driver of cluster.drivers.values()) {
+        const index = await driver.readIndex();
+        assert.ok(driver.appliedIndex >= index);
+      }
+    } finally {
+      cluster.stop();
+    }
+  });
+});

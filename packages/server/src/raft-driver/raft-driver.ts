@@ -1,0 +1,246 @@
+// Drives one Raft group in a real process: ticks on a timer, feeds messages from the transport,
+// persists each Ready (durably, with group commit) before sending what depends on it, applies
+// committed entries to the state machine, and serves ReadIndex waits. The protocol itself lives
+// in @synod/raft; this file only does I/O, in the order the Ready contract requires.
+import type {
+  ConfState,
+  Entry,
+  HardState,
+  Message,
+  NodeId,
+  RaftConfig,
+  Ready,
+  Snapshot,
+  Storage,
+} from '@synod/raft';
+import { RawNode } from '@synod/raft';
+
+/** Durable storage as the driver needs it (RaftDiskStorage implements it; tests use a memory fake). */
+export interface DriverStorage {
+  /** What the Raft core reads. */
+  readonly memory: Storage;
+  /** Durable (fsynced) when it resolves; concurrent calls may share one fsync. */
+  persist(ready: {
+    hardState: HardState | undefined;
+    entries: readonly Entry[];
+    snapshot: Snapshot | undefined;
+  }): Promise<void>;
+  /** Records a snapshot of the applied state and compacts the log up to `compactTo`. */
+  saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void>;
+}
+
+/** The replicated state machine the driver applies committed entries to. */
+export interface StateMachine {
+  /** Applies one committed entry (normal entries; config entries are passed too, to be skipped). */
+  apply(entry: Entry): void;
+  /** Replaces the state with a snapshot received from the leader. */
+  restore(snapshot: Snapshot): void;
+  /** Serialises the state as of the last applied entry. */
+  snapshotData(): Uint8Array;
+}
+
+export interface DriverLogger {
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+  error(object: object, message: string): void;
+}
+
+export interface RaftDriverOptions {
+  readonly nodeId: NodeId;
+  readonly raft: Partial<Omit<RaftConfig, 'id'>> & Pick<RaftConfig, 'random'>;
+  readonly storage: DriverStorage;
+  readonly stateMachine: StateMachine;
+  readonly send: (messages: readonly Message[]) => void;
+  readonly logger: DriverLogger;
+  /** One Raft tick: etcd's heartbeat interval (100 ms) with heartbeatTicks 1, electionTicks 10. */
+  readonly tickMs: number;
+  readonly snapshotEveryEntries: number;
+  readonly entriesKeptAfterSnapshot: number;
+  /** Called after membership changed (to update transport peers). */
+  readonly onConfChange?: (confState: ConfState) => void;
+}
+
+export const DEFAULT_DRIVER_TIMING = {
+  tickMs: 100,
+  snapshotEveryEntries: 10_000,
+  entriesKeptAfterSnapshot: 5_000,
+} as const;
+
+/** Pending linearizable reads per node; beyond it readIndex() is refused (back-pressure). */
+const MAX_PENDING_READS = 10_000;
+
+interface ReadWaiter {
+  resolve: (index: number) => void;
+  reject: (error: Error) => void;
+  index: number;
+}
+
+export class NotLeaderError extends Error {
+  override readonly name = 'NotLeaderError';
+  readonly leader: NodeId;
+  constructor(leader: NodeId) {
+    super(leader ? `not the leader; the leader is ${leader}` : 'no leader elected');
+    this.leader = leader;
+  }
+}
+
+export class RaftDriver {
+  readonly node: RawNode;
+  private readonly options: RaftDriverOptions;
+  private readyInFlight = false;
+  private kickScheduled = false;
+  private tickTimer: ReturnType<typeof setInterval> | undefined;
+  private readonly reads = new Map<string, ReadWaiter>();
+  private nextReadId = 0;
+  private stopped = false;
+  private snapshotInFlight = false;
+  /** Applied index as confirmed by advance(). */
+  appliedIndex: number;
+  private readonly appliedListeners = new Set<() => void>();
+
+  constructor(options: RaftDriverOptions) {
+    this.options = options;
+    this.node = new RawNode({ ...options.raft, id: options.nodeId }, options.storage.memory);
+    this.appliedIndex = options.storage.memory.snapshot().metadata.index;
+  }
+
+  start(): void {
+    this.tickTimer = setInterval(() => {
+      this.node.tick();
+      this.kick();
+    }, this.options.tickMs);
+    this.tickTimer.unref?.();
+    this.kick();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    for (const waiter of this.reads.values()) waiter.reject(new Error('server stopped'));
+    this.reads.clear();
+  }
+
+  /** Messages from peers. */
+  receive(messages: readonly Message[]): void {
+    if (this.stopped) return;
+    for (const message of messages) this.node.step(message);
+    this.kick();
+  }
+
+  /** Proposes a command; on a follower it is forwarded to the leader. Throws NotLeaderError without a leader. */
+  propose(data: Uint8Array): void {
+    if (!this.node.raft.forwardProposal([data])) throw new NotLeaderError(this.node.raft.lead);
+    this.kick();
+  }
+
+  /** Resolves with a read index once this node has applied up to it (linearizable read point). */
+  readIndex(): Promise<number> {
+    if (this.reads.size >= MAX_PENDING_READS) return Promise.reject(new Error('too many pending reads'));
+    const context = `${this.options.nodeId}/${this.nextReadId++}`;
+    const result = this.node.readIndex(context);
+    if (!result.ok) return Promise.reject(new NotLeaderError(this.node.raft.lead));
+    this.kick();
+    return new Promise((resolve, reject) => this.reads.set(context, { resolve, reject, index: -1 }));
+  }
+
+  /** Calls `listener` after every batch of applied entries (e.g. to resolve waiting requests). */
+  onApplied(listener: () => void): () => void {
+    this.appliedListeners.add(listener);
+    return () => this.appliedListeners.delete(listener);
+  }
+
+  /** Processes Readys soon, once per macrotask however many events asked for it. */
+  private kick(): void {
+    if (this.kickScheduled || this.stopped) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      void this.processReady();
+    });
+  }
+
+  private async processReady(): Promise<void> {
+    if (this.readyInFlight || this.stopped || !this.node.hasReady()) return;
+    this.readyInFlight = true;
+    const ready = this.node.ready();
+    try {
+      await this.handleReady(ready);
+    } catch (error) {
+      // A failed fsync leaves the node in an unknown durable state: stopping is the only safe move.
+      this.options.logger.error({ err: error }, 'persisting Raft state failed; stopping this node');
+      this.stop();
+      throw error;
+    } finally {
+      this.readyInFlight = false;
+    }
+    this.kick();
+  }
+
+  private async handleReady(ready: Ready): Promise<void> {
+    // A leader may send appends and heartbeats while its own disk write runs (Raft thesis §10.2.1):
+    // it counts itself toward commit only after persisting. Everything else waits for the fsync.
+    const early = this.node.raft.role === 'leader' ? ready.messages.filter(isLeaderReplication) : [];
+    const late =
+      early.length > 0 ? ready.messages.filter((message) => !isLeaderReplication(message)) : ready.messages;
+    if (early.length > 0) this.options.send(early);
+    await this.options.storage.persist({
+      hardState: ready.hardState,
+      entries: ready.entries,
+      snapshot: ready.snapshot,
+    });
+    if (this.stopped) return;
+    if (late.length > 0) this.options.send(late);
+    if (ready.snapshot) this.options.stateMachine.restore(ready.snapshot);
+    for (const entry of ready.committedEntries) this.options.stateMachine.apply(entry);
+    const lastApplied = ready.committedEntries.at(-1)?.index ?? ready.snapshot?.metadata.index;
+    for (const state of ready.readStates) {
+      const waiter = this.reads.get(state.context);
+      if (waiter) waiter.index = state.index;
+    }
+    for (const context of ready.droppedReads) {
+      this.reads.get(context)?.reject(new NotLeaderError(this.node.raft.lead));
+      this.reads.delete(context);
+    }
+    const confState = this.node.advance(ready);
+    if (lastApplied !== undefined) this.appliedIndex = Math.max(this.appliedIndex, lastApplied);
+    if (confState) this.options.onConfChange?.(confState);
+    this.releaseReads();
+    for (const listener of this.appliedListeners) listener();
+    this.maybeSnapshot();
+  }
+
+  private releaseReads(): void {
+    for (const [context, waiter] of this.reads) {
+      if (waiter.index < 0 || waiter.index > this.appliedIndex) continue;
+      this.reads.delete(context);
+      waiter.resolve(waiter.index);
+    }
+  }
+
+  private maybeSnapshot(): void {
+    const memory = this.options.storage.memory;
+    const snapshotIndex = memory.snapshot().metadata.index;
+    if (this.snapshotInFlight || this.appliedIndex - snapshotIndex < this.options.snapshotEveryEntries)
+      return;
+    const index = this.appliedIndex;
+    const term = memory.term(index);
+    if (term === undefined) return;
+    const snapshot: Snapshot = {
+      metadata: { index, term, confState: this.node.raft.confState },
+      data: this.options.stateMachine.snapshotData(),
+    };
+    const compactTo = Math.max(memory.firstIndex() - 1, index - this.options.entriesKeptAfterSnapshot);
+    this.snapshotInFlight = true;
+    this.options.storage
+      .saveSnapshot(snapshot, compactTo)
+      .then(() => this.options.logger.info({ index, compactTo }, 'snapshot saved, log compacted'))
+      .catch((error: unknown) => this.options.logger.error({ err: error, index }, 'saving a snapshot failed'))
+      .finally(() => {
+        this.snapshotInFlight = false;
+      });
+  }
+}
+
+function isLeaderReplication(message: Message): boolean {
+  return message.type === 'append' || message.type === 'heartbeat' || message.type === 'snapshot';
+}
