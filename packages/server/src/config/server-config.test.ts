@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { ConfigError, clusterIdOf, loadServerConfig, memberIdOf, raftIdOf } from './server-config.js';
+
+describe('server configuration', () => {
+  test('defaults follow etcd: one member on 2379/2380, 100 ms heartbeat, 1 s election timeout', () => {
+    const config = loadServerConfig([], {});
+    assert.equal(config.name, 'default');
+    assert.equal(config.dataDir, 'default.synod');
+    assert.deepEqual(config.listenClientUrls, [{ scheme: 'http', host: '127.0.0.1', port: 2379 }]);
+    assert.deepEqual(config.initialCluster, [{ name: 'default', peerUrls: ['http://127.0.0.1:2380'] }]);
+    assert.equal(config.heartbeatIntervalMs, 100);
+    assert.equal(config.electionTimeoutMs, 1000);
+    assert.equal(config.maxRequestBytes, 1_572_864);
+    assert.equal(config.maxTxnOps, 128);
+  });
+
+  test('flags win over SYNOD_* environment variables, which win over the config file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'synod-config-'));
+    const file = join(dir, 'synod.json');
+    writeFileSync(file, JSON.stringify({ name: 'from-file', 'snapshot-count': 7, 'log-level': 'warn' }));
+    const config = loadServerConfig(
+      ['--config-file', file, '--name', 'n1', '--initial-cluster', 'n1=http://127.0.0.1:2380'],
+      {
+        SYNOD_NAME: 'from-env',
+        SYNOD_SNAPSHOT_COUNT: '9',
+      },
+    );
+    assert.equal(config.name, 'n1');
+    assert.equal(config.snapshotCount, 9);
+    assert.equal(config.logLevel, 'warn');
+  });
+
+  test('the HOST:PORT shorthands and https URLs are understood', () => {
+    const config = loadServerConfig(
+      [
+        '--name',
+        'a',
+        '--listen-client',
+        '127.0.0.1:12379',
+        '--listen-peer-urls',
+        'https://127.0.0.1:12380',
+        '--initial-cluster',
+        'a=https://127.0.0.1:12380',
+      ],
+      {},
+    );
+    assert.deepEqual(config.listenClientUrls, [{ scheme: 'http', host: '127.0.0.1', port: 12379 }]);
+    assert.equal(config.listenPeerUrls[0]!.scheme, 'https');
+  });
+
+  test('mistakes are refused with a message that says what to do', () => {
+    assert.throws(() => loadServerConfig(['--nmae', 'x'], {}), /unknown flag --nmae; run 'synod --help'/);
+    assert.throws(
+      () => loadServerConfig(['--name', 'x', '--initial-cluster', 'y=http://127.0.0.1:2380'], {}),
+      /does not list this member "x"/,
+    );
+    assert.throws(() => loadServerConfig(['--listen-client-urls', 'localhost'], {}), ConfigError);
+    assert.throws(
+      () => loadServerConfig(['--client-cert-auth', '--cert-file', 'c', '--key-file', 'k'], {}),
+      /needs --trusted-ca-file/,
+    );
+  });
+
+  test('member and cluster ids are stable hashes, and Raft ids are their hex form', () => {
+    const a = memberIdOf(['http://127.0.0.1:2380'], 'token');
+    assert.equal(a, memberIdOf(['http://127.0.0.1:2380'], 'token'));
+    assert.notEqual(a, memberIdOf(['http://127.0.0.1:2380'], 'other-token'));
+    assert.equal(raftIdOf(a).length, 16);
+    assert.equal(clusterIdOf([a, 2n]), clusterIdOf([2n, a]));
+  });
+});

@@ -1,0 +1,324 @@
+// The server's configuration, read the way etcd reads its own: command-line flags, then
+// SYNOD_<FLAG> environment variables, then an optional JSON config file, then defaults.
+// Flag names and meanings follow etcd's where they mean the same thing.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export interface PeerUrl {
+  readonly scheme: 'http' | 'https';
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface InitialMember {
+  readonly name: string;
+  readonly peerUrls: readonly string[];
+}
+
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly trustedCaFile: string | undefined;
+  readonly clientCertAuth: boolean;
+}
+
+export interface ServerConfig {
+  readonly name: string;
+  readonly dataDir: string;
+  readonly listenPeerUrls: readonly PeerUrl[];
+  readonly listenClientUrls: readonly PeerUrl[];
+  readonly advertiseClientUrls: readonly string[];
+  readonly initialAdvertisePeerUrls: readonly string[];
+  readonly initialCluster: readonly InitialMember[];
+  readonly initialClusterToken: string;
+  readonly initialClusterState: 'new' | 'existing';
+  /** Raft heartbeat interval = one tick. */
+  readonly heartbeatIntervalMs: number;
+  readonly electionTimeoutMs: number;
+  readonly snapshotCount: number;
+  readonly maxRequestBytes: number;
+  readonly maxTxnOps: number;
+  readonly quotaBackendBytes: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly clientTls: TlsFiles | undefined;
+  readonly peerTls: TlsFiles | undefined;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+interface FlagSpec {
+  readonly type: 'string' | 'number' | 'boolean';
+  readonly help: string;
+  readonly defaultValue?: string;
+}
+
+/** Every flag `synod start` understands; `synod --help` prints this table. */
+export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
+  name: { type: 'string', help: 'Human-readable name for this member.', defaultValue: 'default' },
+  'data-dir': { type: 'string', help: 'Path to the data directory (default: <name>.synod).' },
+  'listen-peer-urls': {
+    type: 'string',
+    help: 'URLs to listen on for peer traffic.',
+    defaultValue: 'http://127.0.0.1:2380',
+  },
+  'listen-peer': { type: 'string', help: 'Shorthand: HOST:PORT to listen on for peers.' },
+  'listen-client-urls': {
+    type: 'string',
+    help: 'URLs to listen on for client traffic.',
+    defaultValue: 'http://127.0.0.1:2379',
+  },
+  'listen-client': { type: 'string', help: 'Shorthand: HOST:PORT to listen on for clients.' },
+  'advertise-client-urls': {
+    type: 'string',
+    help: 'Client URLs advertised to the cluster (default: the listen URLs).',
+  },
+  'initial-advertise-peer-urls': {
+    type: 'string',
+    help: 'Peer URLs advertised to the cluster (default: the listen URLs).',
+  },
+  'initial-cluster': {
+    type: 'string',
+    help: 'Initial cluster: name1=http://host:port,name2=... (first boot only).',
+  },
+  'initial-cluster-token': {
+    type: 'string',
+    help: 'Initial cluster token (distinguishes clusters).',
+    defaultValue: 'synod-cluster',
+  },
+  'initial-cluster-state': { type: 'string', help: "'new' or 'existing'.", defaultValue: 'new' },
+  'heartbeat-interval': { type: 'number', help: 'Time (ms) of a heartbeat interval.', defaultValue: '100' },
+  'election-timeout': {
+    type: 'number',
+    help: 'Time (ms) for an election to time out.',
+    defaultValue: '1000',
+  },
+  'snapshot-count': { type: 'number', help: 'Committed entries between snapshots.', defaultValue: '10000' },
+  'max-request-bytes': {
+    type: 'number',
+    help: 'Maximum client request size in bytes.',
+    defaultValue: '1572864',
+  },
+  'max-txn-ops': { type: 'number', help: 'Maximum operations per transaction.', defaultValue: '128' },
+  'quota-backend-bytes': {
+    type: 'number',
+    help: 'Raise an alarm when the store exceeds this size.',
+    defaultValue: '2147483648',
+  },
+  'log-level': { type: 'string', help: 'debug, info, warn or error.', defaultValue: 'info' },
+  'cert-file': { type: 'string', help: 'Path to the client server TLS certificate.' },
+  'key-file': { type: 'string', help: 'Path to the client server TLS key.' },
+  'trusted-ca-file': { type: 'string', help: 'Path to the client server TLS trusted CA.' },
+  'client-cert-auth': { type: 'boolean', help: 'Require client certificates signed by the trusted CA.' },
+  'peer-cert-file': { type: 'string', help: 'Path to the peer TLS certificate.' },
+  'peer-key-file': { type: 'string', help: 'Path to the peer TLS key.' },
+  'peer-trusted-ca-file': { type: 'string', help: 'Path to the peer TLS trusted CA.' },
+  'peer-client-cert-auth': { type: 'boolean', help: 'Require peer certificates signed by the trusted CA.' },
+  'config-file': { type: 'string', help: 'Path to a JSON file with any of these flags as keys.' },
+};
+
+type RawValues = Map<string, string | boolean>;
+
+/** Resolves flags > SYNOD_* environment > config file > defaults, and validates the result. */
+export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
+  const fromArgs = parseFlags(argv);
+  const fromEnv = readEnvironment(env);
+  const configFile = (fromArgs.get('config-file') ?? fromEnv.get('config-file')) as string | undefined;
+  const fromFile = configFile ? readConfigFile(configFile) : new Map<string, string | boolean>();
+  const value = (flag: string): string | boolean | undefined =>
+    fromArgs.get(flag) ?? fromEnv.get(flag) ?? fromFile.get(flag) ?? SERVER_FLAGS[flag]?.defaultValue;
+  return buildConfig(value, fromArgs, fromEnv, fromFile);
+}
+
+function parseFlags(argv: readonly string[]): RawValues {
+  const values: RawValues = new Map();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--'))
+      throw new ConfigError(`unexpected argument "${arg}"; flags look like --name value`);
+    const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const spec = SERVER_FLAGS[flag];
+    if (!spec) throw new ConfigError(`unknown flag --${flag}; run 'synod --help' for the list`);
+    if (spec.type === 'boolean') {
+      values.set(flag, inline === undefined ? true : inline === 'true');
+      continue;
+    }
+    const next = inline ?? argv[++i];
+    if (next === undefined) throw new ConfigError(`flag --${flag} needs a value`);
+    values.set(flag, next);
+  }
+  return values;
+}
+
+function readEnvironment(env: NodeJS.ProcessEnv): RawValues {
+  const values: RawValues = new Map();
+  for (const [flag, spec] of Object.entries(SERVER_FLAGS)) {
+    const raw = env[`SYNOD_${flag.toUpperCase().replaceAll('-', '_')}`];
+    if (raw === undefined) continue;
+    values.set(flag, spec.type === 'boolean' ? raw === 'true' || raw === '1' : raw);
+  }
+  return values;
+}
+
+function readConfigFile(path: string): RawValues {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null)
+    throw new ConfigError(`config file ${path} must hold a JSON object`);
+  const values: RawValues = new Map();
+  for (const [key, raw] of Object.entries(parsed)) {
+    if (!SERVER_FLAGS[key]) throw new ConfigError(`config file ${path}: unknown key "${key}"`);
+    values.set(key, typeof raw === 'boolean' ? raw : String(raw));
+  }
+  return values;
+}
+
+function buildConfig(
+  value: (flag: string) => string | boolean | undefined,
+  ...sources: RawValues[]
+): ServerConfig {
+  const given = (flag: string) => sources.some((source) => source.has(flag));
+  const name = String(value('name'));
+  const listenPeer = given('listen-peer')
+    ? `http://${value('listen-peer')}`
+    : String(value('listen-peer-urls'));
+  const listenClient = given('listen-client')
+    ? `http://${value('listen-client')}`
+    : String(value('listen-client-urls'));
+  const listenPeerUrls = parseUrls(listenPeer, 'listen-peer-urls');
+  const listenClientUrls = parseUrls(listenClient, 'listen-client-urls');
+  const advertisePeer = String(value('initial-advertise-peer-urls') ?? listenPeer).split(',');
+  const advertiseClient = String(value('advertise-client-urls') ?? listenClient).split(',');
+  const initialCluster = parseInitialCluster(
+    String(value('initial-cluster') ?? `${name}=${advertisePeer.join(',')}`),
+  );
+  if (!initialCluster.some((member) => member.name === name)) {
+    throw new ConfigError(`--initial-cluster does not list this member "${name}"; add ${name}=<peer url>`);
+  }
+  const state = String(value('initial-cluster-state'));
+  if (state !== 'new' && state !== 'existing')
+    throw new ConfigError(`--initial-cluster-state must be new or existing`);
+  const logLevel = String(value('log-level'));
+  if (!['debug', 'info', 'warn', 'error'].includes(logLevel))
+    throw new ConfigError('--log-level must be debug, info, warn or error');
+  const heartbeatIntervalMs = positiveNumber(value, 'heartbeat-interval');
+  const electionTimeoutMs = positiveNumber(value, 'election-timeout');
+  if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
+    throw new ConfigError('--election-timeout should be at least 5 times --heartbeat-interval');
+  }
+  return {
+    name,
+    dataDir: String(value('data-dir') ?? `${name}.synod`),
+    listenPeerUrls,
+    listenClientUrls,
+    advertiseClientUrls: advertiseClient,
+    initialAdvertisePeerUrls: advertisePeer,
+    initialCluster,
+    initialClusterToken: String(value('initial-cluster-token')),
+    initialClusterState: state,
+    heartbeatIntervalMs,
+    electionTimeoutMs,
+    snapshotCount: positiveNumber(value, 'snapshot-count'),
+    maxRequestBytes: positiveNumber(value, 'max-request-bytes'),
+    maxTxnOps: positiveNumber(value, 'max-txn-ops'),
+    quotaBackendBytes: positiveNumber(value, 'quota-backend-bytes'),
+    logLevel: logLevel as ServerConfig['logLevel'],
+    clientTls: tlsFiles(value, '', 'client-cert-auth'),
+    peerTls: tlsFiles(value, 'peer-', 'peer-client-cert-auth'),
+  };
+}
+
+function positiveNumber(value: (flag: string) => string | boolean | undefined, flag: string): number {
+  const parsed = Number(value(flag));
+  if (!Number.isFinite(parsed) || parsed <= 0) throw new ConfigError(`--${flag} must be a positive number`);
+  return parsed;
+}
+
+function tlsFiles(
+  value: (flag: string) => string | boolean | undefined,
+  prefix: string,
+  authFlag: string,
+): TlsFiles | undefined {
+  const certFile = value(`${prefix}cert-file`);
+  const keyFile = value(`${prefix}key-file`);
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (typeof certFile !== 'string' || typeof keyFile !== 'string') {
+    throw new ConfigError(`--${prefix}cert-file and --${prefix}key-file must be given together`);
+  }
+  const trusted = value(`${prefix}trusted-ca-file`);
+  const clientCertAuth = value(authFlag) === true;
+  if (clientCertAuth && typeof trusted !== 'string') {
+    throw new ConfigError(`--${authFlag} needs --${prefix}trusted-ca-file`);
+  }
+  return {
+    certFile,
+    keyFile,
+    trustedCaFile: typeof trusted === 'string' ? trusted : undefined,
+    clientCertAuth,
+  };
+}
+
+export function parseUrls(list: string, flag: string): PeerUrl[] {
+  return list.split(',').map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text.trim());
+    } catch {
+      throw new ConfigError(`--${flag}: "${text}" is not a URL like http://127.0.0.1:2380`);
+    }
+    const scheme = url.protocol.replace(':', '');
+    if (scheme !== 'http' && scheme !== 'https')
+      throw new ConfigError(`--${flag}: scheme must be http or https`);
+    const port = Number(url.port);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535)
+      throw new ConfigError(`--${flag}: "${text}" needs a port`);
+    return { scheme, host: url.hostname.replace(/^\[|\]$/g, ''), port };
+  });
+}
+
+export function parseInitialCluster(text: string): InitialMember[] {
+  const byName = new Map<string, string[]>();
+  for (const part of text.split(',')) {
+    const [name, url] = part.split('=', 2);
+    if (!name || !url)
+      throw new ConfigError(`--initial-cluster: "${part}" should look like name=http://host:port`);
+    parseUrls(url, 'initial-cluster');
+    byName.set(name, [...(byName.get(name) ?? []), url]);
+  }
+  return [...byName].map(([name, peerUrls]) => ({ name, peerUrls }));
+}
+
+/** etcd-style member id: a hash of the member's peer URLs and the cluster token (64 bits, never 0). */
+export function memberIdOf(peerUrls: readonly string[], clusterToken: string): bigint {
+  const digest = createHash('sha256')
+    .update([...peerUrls].sort().join(','))
+    .update(clusterToken)
+    .digest();
+  const id = digest.readBigUInt64BE(0);
+  return id === 0n ? 1n : id;
+}
+
+/** Cluster id: a hash of the sorted initial member ids. */
+export function clusterIdOf(memberIds: readonly bigint[]): bigint {
+  const hash = createHash('sha256');
+  for (const id of [...memberIds].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) hash.update(id.toString(16));
+  return hash.digest().readBigUInt64BE(0);
+}
+
+/** Raft node ids are member ids in hex, as etcd prints them. */
+export function raftIdOf(memberId: bigint): string {
+  return memberId.toString(16).padStart(16, '0');
+}
+
+export function formatFlagHelp(): string {
+  const rows = Object.entries(SERVER_FLAGS).map(([flag, spec]) => {
+    const defaults = spec.defaultValue !== undefined ? ` (default ${spec.defaultValue})` : '';
+    return `  --${flag.padEnd(28)} ${spec.help}${defaults}`;
+  });
+  return rows.join('\n');
+}
