@@ -24,10 +24,20 @@ Options:
   --mutation NAME    run a deliberately broken core (tests only): vote-without-log-check,
                      commit-previous-term-by-counting, truncate-without-conflict,
                      read-index-without-quorum, commit-quorum-off-by-one
-  --workers W        parallel worker threads (default: available cores)`;
+  --workers W        parallel worker threads (default: available cores, at most 8)`;
 
 function main(): void {
-  const { values } = parseArgs({
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine();
+  } catch (error) {
+    fail(`${(error as Error).message}\n${USAGE}`);
+  }
+  runFromValues(parsed.values);
+}
+
+function parseCommandLine() {
+  return parseArgs({
     options: {
       seeds: { type: 'string' },
       'first-seed': { type: 'string', default: '1' },
@@ -44,6 +54,9 @@ function main(): void {
       help: { type: 'boolean', default: false },
     },
   });
+}
+
+function runFromValues(values: ReturnType<typeof parseCommandLine>['values']): void {
   if (values.help) {
     console.log(USAGE);
     return;
@@ -53,10 +66,13 @@ function main(): void {
     replay(Number(values.seed), base, values.trace, values.out);
     return;
   }
-  const seeds = Number(values.seeds ?? '100');
-  const firstSeed = Number(values['first-seed']);
-  if (!Number.isSafeInteger(seeds) || seeds <= 0) fail(`--seeds must be a positive integer\n${USAGE}`);
-  const workers = Number(values.workers ?? Math.max(1, Math.min(availableParallelism(), 8)));
+  const seeds = integerFlag('seeds', values.seeds ?? '100', 1);
+  const firstSeed = integerFlag('first-seed', values['first-seed'], 0);
+  const workers = integerFlag(
+    'workers',
+    values.workers ?? String(Math.max(1, Math.min(availableParallelism(), 8))),
+    1,
+  );
   void runMany(base, firstSeed, seeds, workers);
 }
 
@@ -82,8 +98,12 @@ function simulationOptions(values: Record<string, string | boolean | string[] | 
     mutations: (values.mutation as string[]).map((name) => name as Mutation),
   };
   const extra: { intensity?: number; durationMs?: number } = {};
-  if (values.intensity !== undefined) extra.intensity = Number(values.intensity);
-  if (values['duration-ms'] !== undefined) extra.durationMs = Number(values['duration-ms']);
+  if (values.intensity !== undefined) {
+    extra.intensity = Number(values.intensity);
+    if (!(extra.intensity >= 0 && extra.intensity <= 10)) fail('--intensity must be between 0 and 10');
+  }
+  if (values['duration-ms'] !== undefined)
+    extra.durationMs = integerFlag('duration-ms', String(values['duration-ms']), 2_000);
   return { ...options, ...extra };
 }
 
@@ -162,6 +182,13 @@ async function runMany(
     }),
   );
   if (summary.violations > 0) process.exitCode = 1;
+}
+
+function integerFlag(name: string, text: string, minimum: number): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < minimum)
+    fail(`--${name} must be an integer ≥ ${minimum}, got "${text}"\n${USAGE}`);
+  return value;
 }
 
 function fail(message: string): never {

@@ -55,7 +55,9 @@ export class SafetyObserver {
   report(kind: ViolationKind, message: string, node?: string): void {
     const violation: Violation =
       node === undefined ? { kind, atMs: this.now(), message } : { kind, atMs: this.now(), node, message };
-    if (this.violations.length < MAX_VIOLATIONS) this.violations.push(violation);
+    // The end-of-run verdicts are always kept, even after many step-level violations.
+    const verdict = kind === 'linearizability' || kind === 'liveness';
+    if (this.violations.length < MAX_VIOLATIONS || verdict) this.violations.push(violation);
     this.onViolation(violation);
   }
 

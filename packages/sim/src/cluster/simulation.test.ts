@@ -6,7 +6,7 @@ import type { Mutation } from '@synod/raft';
 import { replayFlags } from '../cli-flags.js';
 import { runSeedsInParallel } from '../parallel.js';
 import type { SimulationOptions } from './run.js';
-import { runSimulation } from './run.js';
+import { DEFAULT_SIMULATION, runSimulation } from './run.js';
 
 /** Seeds per cluster size in CI: 2 × 260 = 520 seeded nemesis runs. */
 const SEEDS_PER_SIZE = Number(process.env.SYNOD_SIM_SEEDS ?? 260);
@@ -64,7 +64,12 @@ describe('the correct core under every nemesis', () => {
  */
 const MUTANT_SEED_BUDGET = 40;
 
-const MUTANTS: readonly { mutation: Mutation; nodes: number; why: string }[] = [
+const MUTANTS: readonly {
+  mutation: Mutation;
+  nodes: number;
+  why: string;
+  options?: Omit<Partial<SimulationOptions>, 'seed' | 'nodes' | 'mutations'>;
+}[] = [
   {
     mutation: 'vote-without-log-check',
     nodes: 3,
@@ -72,15 +77,21 @@ const MUTANTS: readonly { mutation: Mutation; nodes: number; why: string }[] = [
   },
   { mutation: 'commit-quorum-off-by-one', nodes: 3, why: 'a leader cut off with a minority commits alone' },
   { mutation: 'truncate-without-conflict', nodes: 3, why: 'a delayed append cuts committed entries' },
+  {
+    mutation: 'read-index-without-quorum',
+    nodes: 5,
+    why: 'a deposed leader serves stale reads; with check-quorum off it lives through the partition',
+    options: { raft: { ...DEFAULT_SIMULATION.raft, checkQuorum: false } },
+  },
 ];
 
 describe('the simulator catches broken cores', () => {
-  for (const { mutation, nodes, why } of MUTANTS) {
+  for (const { mutation, nodes, why, options = {} } of MUTANTS) {
     test(`${mutation} is caught (${why})`, (context) => {
       let caughtAt: number | undefined;
       let firstViolation = '';
       for (let seed = 1; seed <= MUTANT_SEED_BUDGET && caughtAt === undefined; seed++) {
-        const result = runSimulation({ seed, nodes, mutations: [mutation] });
+        const result = runSimulation({ ...options, seed, nodes, mutations: [mutation] });
         if (result.violations.length > 0) {
           caughtAt = seed;
           firstViolation = `${result.violations[0]!.kind}: ${result.violations[0]!.message.split('\n')[0]}`;
@@ -89,7 +100,7 @@ describe('the simulator catches broken cores', () => {
       assert.ok(caughtAt !== undefined, `${mutation} survived ${MUTANT_SEED_BUDGET} seeds`);
       context.diagnostic(`${mutation}: caught at seed ${caughtAt}: ${firstViolation}`);
       // The same seeds with the correct core pass: the violation is the mutant's doing.
-      const correct = runSimulation({ seed: caughtAt, nodes });
+      const correct = runSimulation({ ...options, seed: caughtAt, nodes });
       assert.deepEqual(
         correct.violations.map((v) => v.kind),
         [],
