@@ -239,7 +239,11 @@ export class Raft extends RaftCore {
   }
 
   private leaderReadIndex(context: string, requester: NodeId): ReadIndexResult {
-    if (this.readOnly.has(context)) return { ok: false, reason: 'duplicateContext' };
+    // Also among reads waiting for our first commit: both would be accepted, and re-queueing them
+    // after the commit would refuse the second with no one to tell.
+    if (this.readOnly.has(context) || this.readsAwaitingCommit.some((read) => read.context === context)) {
+      return { ok: false, reason: 'duplicateContext' };
+    }
     if (this.readOnly.full() || this.readsAwaitingCommit.length >= this.config.maxPendingReads) {
       return { ok: false, reason: 'overloaded' };
     }
@@ -317,6 +321,11 @@ export class Raft extends RaftCore {
           this.send({ type: 'readIndexResponse', to: message.from, context: message.context, index: -1 });
         }
         return;
+      case 'readIndexResponse':
+        // A read we forwarded before winning this term: its old leader can only refuse it now, and
+        // ignoring the refusal would leave the read neither served nor dropped.
+        if (message.index < 0) this.droppedReads.push(message.context);
+        return;
       default:
         return;
     }
@@ -334,11 +343,11 @@ export class Raft extends RaftCore {
       }
       return;
     }
-    const wasPaused = progress.isPaused();
-    if (!progress.maybeUpdate(message.index)) {
-      if (wasPaused && progress.state === 'probe') this.sendAppend(message.from, true);
-      return;
-    }
+    const updated = progress.maybeUpdate(message.index);
+    // A probe answered exactly at matchIndex (e.g. right after a snapshot set it) still shows the
+    // follower holds our log up to there: replicate instead of staying paused until a heartbeat
+    // (etcd: `MaybeUpdate(m.Index) || (pr.Match == m.Index && pr.State == StateProbe)`).
+    if (!updated && !(progress.state === 'probe' && message.index === progress.match)) return;
     if (progress.state === 'probe') progress.becomeReplicate();
     else if (progress.state === 'replicate') progress.inflights.freeTo(message.index);
     if (this.maybeCommit()) this.broadcastAppend();
@@ -359,7 +368,12 @@ export class Raft extends RaftCore {
     progress.recentActive = true;
     progress.lastEchoedTick = Math.max(progress.lastEchoedTick, message.sentTick);
     progress.probeSent = false;
-    if (progress.match < this.log.lastIndex()) this.sendAppend(message.from, true);
+    if (progress.state === 'replicate' && progress.inflights.full()) {
+      // The follower is alive but the window is not draining: its answers (or our appends) were lost,
+      // and nothing else would reopen the window. An empty append at the window's end asks where it
+      // stands without sending more entries: its answer frees the window or falls back to probing.
+      this.sendEmptyAppend(message.from, progress);
+    } else if (progress.match < this.log.lastIndex()) this.sendAppend(message.from, true);
     if (message.context === '' || !this.readOnly.has(message.context)) return;
     const acks = this.readOnly.acknowledge(message.context, message.from)!;
     if (!hasQuorum(this.voters(), (id) => acks.has(id))) return;
@@ -377,6 +391,11 @@ export class Raft extends RaftCore {
       progress.maybeUpdate(message.snapshotIndex);
       progress.becomeProbe();
       this.sendAppend(message.from, true);
+      return;
+    }
+    if (message.receivedBytes < 0 && progress.snapshotOffsetBytes === 0) {
+      // Refused from its first byte (e.g. above the follower's size limit): re-sending now would loop
+      // as fast as the network goes (redpanda#3245). The stall timer retries after an election timeout.
       return;
     }
     progress.snapshotOffsetBytes = Math.max(message.receivedBytes, 0);
@@ -424,6 +443,14 @@ export class Raft extends RaftCore {
     this.send({ type: 'append', to, prevLogIndex, prevLogTerm, entries, commit: this.log.committed });
     progress.sentEntries(last, entries.length, bytes);
     return true;
+  }
+
+  /** An append without entries right after what was last sent: bypasses a full window, adds nothing to it. */
+  private sendEmptyAppend(to: NodeId, progress: Progress): void {
+    const prevLogIndex = progress.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) return; // compacted meanwhile: the next rejection leads to a snapshot
+    this.send({ type: 'append', to, prevLogIndex, prevLogTerm, entries: [], commit: this.log.committed });
   }
 
   private startSnapshot(to: NodeId, progress: Progress): void {
@@ -493,8 +520,20 @@ export class Raft extends RaftCore {
     if (this.maybeCommit()) this.broadcastAppend();
   }
 
+  /**
+   * Leader only: proposes leaving an auto-leave joint configuration once the latest config entry is
+   * applied. Checked after every apply, not only when the joint entry is applied: a leader elected
+   * after its predecessor entered the joint configuration must leave it too (etcd's appliedTo).
+   */
+  maybeAutoLeave(): void {
+    if (this.role !== 'leader' || !isJoint(this.confState) || !this.confState.autoLeave) return;
+    if (this.log.applied < this.pendingConfIndex) return;
+    const left = this.proposeEntry('config', encodeConfChange({ changes: [], transition: 'auto' }));
+    if (left.ok) this.pendingConfIndex = left.index;
+  }
+
   /** The application applied a config entry: the new membership takes effect now (etcd-style). */
-  applyConfigEntry(entry: Entry, change: ConfChange): ConfState | undefined {
+  applyConfigEntry(_entry: Entry, change: ConfChange): ConfState | undefined {
     const result = applyConfChange(this.confState, change);
     if (!result.ok) return undefined; // validated at proposal; a stale or duplicate change is a no-op
     this.confState = result.confState;
@@ -507,10 +546,7 @@ export class Raft extends RaftCore {
     this.rebuildProgress();
     if (this.leadTransferee !== NO_NODE && !isVoter(this.confState, this.leadTransferee))
       this.leadTransferee = NO_NODE;
-    if (isJoint(this.confState) && this.confState.autoLeave && entry.index >= this.pendingConfIndex) {
-      const left = this.proposeEntry('config', encodeConfChange({ changes: [], transition: 'auto' }));
-      if (left.ok) this.pendingConfIndex = left.index;
-    }
+    this.maybeAutoLeave();
     this.maybeCommit();
     this.broadcastAppend(); // new members start receiving, and a quorum change may have moved the commit
     return this.confState;

@@ -29,6 +29,12 @@ export function isLearner(confState: ConfState, id: NodeId): boolean {
 
 /** Computes the configuration that results from applying `change` to `current`, or why it is invalid. */
 export function applyConfChange(current: ConfState, change: ConfChange): ConfChangeResult {
+  if (current.voters.length === 0 && current.votersOutgoing.length === 0) {
+    // A member that joined without a snapshot has no configuration (the bootstrap one is in snapshot
+    // metadata, never in the log). Replaying changes onto nothing would make it its own sole voter:
+    // it would elect itself and commit alone. It stays without one until a snapshot brings it.
+    return { ok: false, reason: 'the configuration is unknown: a new member learns it from a snapshot' };
+  }
   if (change.changes.length === 0) return leaveJoint(current);
   if (isJoint(current))
     return { ok: false, reason: 'a joint configuration must be left before another change' };

@@ -119,6 +119,16 @@ export class Progress {
    * Returns false when the rejection is stale (already past it).
    */
   maybeDecrease(rejected: number, hint: number): boolean {
+    if (rejected >= this.match && hint < this.match) {
+      // A follower that still holds what it acknowledged hints at or above matchIndex: this one lost
+      // its data. Forget the match so we back off (to a snapshot if compacted) instead of ignoring
+      // the rejection or probing the same index forever (atomix#1028). A stale rejection that looks
+      // the same only costs re-sending entries the follower already has.
+      this.match = hint;
+      this.next = hint + 1;
+      this.probeSent = false;
+      return true;
+    }
     if (this.state === 'replicate') {
       if (rejected <= this.match) return false;
       this.next = this.match + 1; // the pipeline broke: restart from the known match

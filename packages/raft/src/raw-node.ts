@@ -159,6 +159,7 @@ export class RawNode {
       if (entry.kind !== 'config') continue;
       confState = raft.applyConfigEntry(entry, decodeConfChange(entry.data)) ?? confState;
     }
+    if (ready.committedEntries.length > 0) raft.maybeAutoLeave();
     return confState;
   }
 
