@@ -1,1 +1,2 @@
-export * from './mvcc/etcd-types.js';
+// @synod/state: pure replicated state machines, applied from committed log entries.
+export * from './mvcc/index.js';

@@ -1,0 +1,6 @@
+export * from './etcd-types.js';
+export type { HashKvResult } from './hash.js';
+export { KEY_INDEX_CHUNK_KEYS_MAX } from './key-index.js';
+export { MVCC_SNAPSHOT_FORMAT_VERSION, MvccSnapshotError, type MvccSnapshotErrorCode } from './snapshot.js';
+export { type AppliedWrite, MvccStore, type MvccStoreOptions, type MvccStoreStats } from './store.js';
+export { MAX_TXN_NESTING_DEPTH } from './validate.js';

@@ -1,0 +1,189 @@
+// The store as bytes, so a node restarts from a snapshot instead of replaying the whole log.
+// Layout (little-endian; varints are unsigned LEB128):
+//   magic "SMVC" · format version u32 · body · CRC-32C of everything before it u32
+//   body = revision · compactedRevision + 1 · key count · key revision count ·
+//          per key, ascending: key (length-prefixed) · revision count · revisions, oldest first
+//   revision = main · sub · kind (0 delete, 1 put) · for a put: createRevision · version ·
+//              lease i64 · value (length-prefixed)
+import { compareBytes } from './bytes.js';
+import { crc32c } from './crc32c.js';
+import { ByteReader, ByteWriter, TruncatedInputError } from './encoding.js';
+import { KEY_REVISION_PUT, KEY_REVISION_TOMBSTONE, writeKeyRevision } from './hash.js';
+import { KeyHistory, type KeyRevision } from './key-history.js';
+import type { KeyIndex } from './key-index.js';
+
+const MAGIC = new Uint8Array([0x53, 0x4d, 0x56, 0x43]); // "SMVC"
+/** Bump on any layout change; restore refuses versions it does not know. */
+export const MVCC_SNAPSHOT_FORMAT_VERSION = 1;
+const HEADER_BYTES = MAGIC.length + 4;
+const TRAILER_BYTES = 4;
+/** Smallest encoded key revision (main, sub, kind): bounds counts read from untrusted input. */
+const KEY_REVISION_BYTES_MIN = 3;
+
+export type MvccSnapshotErrorCode = 'corrupt' | 'unsupportedVersion';
+
+/** Snapshot bytes that cannot be restored; the message names what is wrong and where. */
+export class MvccSnapshotError extends Error {
+  readonly code: MvccSnapshotErrorCode;
+
+  constructor(code: MvccSnapshotErrorCode, detail: string) {
+    super(
+      `MVCC snapshot cannot be restored: ${detail}. ` +
+        'Restore this member from an intact snapshot (another member has one) or replay its log.',
+    );
+    this.name = 'MvccSnapshotError';
+    this.code = code;
+  }
+}
+
+export interface DecodedSnapshot {
+  readonly revision: number;
+  readonly compactedRevision: number;
+  /** Ascending by key, each with at least one revision. */
+  readonly histories: KeyHistory[];
+}
+
+export function encodeSnapshot(
+  index: KeyIndex,
+  revision: number,
+  compactedRevision: number,
+  keyRevisionCount: number,
+): Uint8Array {
+  const writer = new ByteWriter();
+  writer.raw(MAGIC);
+  writer.uint32(MVCC_SNAPSHOT_FORMAT_VERSION);
+  writer.uvarint(revision);
+  writer.uvarint(compactedRevision + 1);
+  writer.uvarint(index.size);
+  writer.uvarint(keyRevisionCount);
+  index.forEach((history) => {
+    writer.lengthPrefixed(history.key);
+    writer.uvarint(history.revisions.length);
+    for (const change of history.revisions) writeKeyRevision(writer, change);
+  });
+  writer.uint32(crc32c(writer.bytes()));
+  return writer.bytes().slice();
+}
+
+/** @throws MvccSnapshotError on anything but an intact snapshot of a known format. */
+export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
+  if (bytes.length < HEADER_BYTES + TRAILER_BYTES) {
+    throw new MvccSnapshotError('corrupt', `${bytes.length} bytes is shorter than any snapshot`);
+  }
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i])
+      throw new MvccSnapshotError('corrupt', 'it does not start with the MVCC snapshot magic "SMVC"');
+  }
+  const reader = new ByteReader(bytes);
+  reader.raw(MAGIC.length);
+  const version = reader.uint32();
+  if (version !== MVCC_SNAPSHOT_FORMAT_VERSION) {
+    throw new MvccSnapshotError(
+      'unsupportedVersion',
+      `format version ${version} is not the supported version ${MVCC_SNAPSHOT_FORMAT_VERSION}`,
+    );
+  }
+  const bodyEnd = bytes.length - TRAILER_BYTES;
+  const stored = new ByteReader(bytes.subarray(bodyEnd)).uint32();
+  const computed = crc32c(bytes.subarray(0, bodyEnd));
+  if (stored !== computed) {
+    throw new MvccSnapshotError(
+      'corrupt',
+      `checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`,
+    );
+  }
+  const body = new ByteReader(bytes.subarray(HEADER_BYTES, bodyEnd));
+  try {
+    return decodeBody(body);
+  } catch (error) {
+    if (error instanceof TruncatedInputError) {
+      throw new MvccSnapshotError('corrupt', `${error.message} (body offset ${body.offset})`);
+    }
+    throw error;
+  }
+}
+
+function decodeBody(reader: ByteReader): DecodedSnapshot {
+  const revision = reader.uvarint();
+  const compactedRevision = reader.uvarint() - 1;
+  if (revision < 1 || compactedRevision > revision) {
+    throw new MvccSnapshotError(
+      'corrupt',
+      `revision ${revision} with compaction at ${compactedRevision} is impossible`,
+    );
+  }
+  const keyCount = boundedCount(reader, 'key count');
+  const keyRevisionCount = boundedCount(reader, 'key revision count');
+  const histories: KeyHistory[] = [];
+  let seenKeyRevisions = 0;
+  for (let i = 0; i < keyCount; i++) {
+    const history = new KeyHistory(reader.lengthPrefixed());
+    const previous = histories.at(-1);
+    if (
+      history.key.length === 0 ||
+      (previous !== undefined && compareBytes(previous.key, history.key) >= 0)
+    ) {
+      throw new MvccSnapshotError(
+        'corrupt',
+        `key ${i} is empty or out of order (body offset ${reader.offset})`,
+      );
+    }
+    const count = boundedCount(reader, 'revision count');
+    if (count === 0) throw new MvccSnapshotError('corrupt', `key ${i} has no revisions`);
+    for (let r = 0; r < count; r++) appendChecked(history, readKeyRevision(reader, history.key, revision));
+    seenKeyRevisions += count;
+    histories.push(history);
+  }
+  if (seenKeyRevisions !== keyRevisionCount || reader.remaining !== 0) {
+    throw new MvccSnapshotError(
+      'corrupt',
+      `body holds ${seenKeyRevisions} key revisions and ${reader.remaining} extra bytes; header said ${keyRevisionCount} and 0`,
+    );
+  }
+  return { revision, compactedRevision, histories };
+}
+
+/** A count that the remaining bytes could hold: never allocate for a count the input cannot back. */
+function boundedCount(reader: ByteReader, what: string): number {
+  const count = reader.uvarint();
+  if (count > reader.remaining / KEY_REVISION_BYTES_MIN + 1) {
+    throw new MvccSnapshotError(
+      'corrupt',
+      `${what} ${count} exceeds what ${reader.remaining} bytes can hold`,
+    );
+  }
+  return count;
+}
+
+function readKeyRevision(reader: ByteReader, key: Uint8Array, storeRevision: number): KeyRevision {
+  const main = reader.uvarint();
+  const sub = reader.uvarint();
+  const kind = reader.uint8();
+  if (main < 1 || main > storeRevision) {
+    throw new MvccSnapshotError('corrupt', `key revision ${main} is outside 1..${storeRevision}`);
+  }
+  if (kind === KEY_REVISION_TOMBSTONE) return { main, sub, kv: undefined };
+  if (kind !== KEY_REVISION_PUT) throw new MvccSnapshotError('corrupt', `unknown key revision kind ${kind}`);
+  const createRevision = reader.uvarint();
+  const version = reader.uvarint();
+  const lease = reader.int64();
+  const value = reader.lengthPrefixed();
+  if (createRevision < 1 || createRevision > main || version < 1) {
+    throw new MvccSnapshotError(
+      'corrupt',
+      `put at ${main} has createRevision ${createRevision}, version ${version}`,
+    );
+  }
+  return { main, sub, kv: { key, createRevision, modRevision: main, version, value, lease } };
+}
+
+function appendChecked(history: KeyHistory, change: KeyRevision): void {
+  const last = history.revisions.at(-1);
+  if (
+    last !== undefined &&
+    (change.main < last.main || (change.main === last.main && change.sub <= last.sub))
+  ) {
+    throw new MvccSnapshotError('corrupt', `key revisions out of order at ${change.main}.${change.sub}`);
+  }
+  history.revisions.push(change);
+}

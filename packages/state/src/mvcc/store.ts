@@ -1,0 +1,327 @@
+// MvccStore: the replicated state machine behind etcd's KV API. Committed writes are applied in
+// log order; every replica that applies the same writes holds the same history, byte for byte.
+// Pure: no I/O, no clock. History is kept for reads at past revisions until compacted.
+import { type RangeBound, rangeBound } from './bytes.js';
+import {
+  type CompactionRequest,
+  type DeleteRangeRequest,
+  type DeleteRangeResponse,
+  ETCD_ERRORS,
+  ETCD_LIMITS,
+  type EtcdError,
+  type KeyValue,
+  type KvEvent,
+  type KvWriteRequest,
+  type KvWriteResponse,
+  type PutRequest,
+  type PutResponse,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  type ResponseOp,
+  type TxnRequest,
+  type TxnResponse,
+} from './etcd-types.js';
+import { computeHashKv, type HashKvResult } from './hash.js';
+import type { KeyHistory } from './key-history.js';
+import { KeyIndex } from './key-index.js';
+import { executeRange, type ReadView } from './range.js';
+import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { compareToPath, findOnPath, TxnPathCursor } from './txn.js';
+import { checkRangeRequest, checkWriteRequest } from './validate.js';
+
+export interface MvccStoreOptions {
+  /** etcd's --max-txn-ops: most compares, or ops of one branch, in one txn level. Default 128. */
+  readonly maxTxnOps?: number;
+}
+
+/** What applying a write did: the response, its events (for watchers) and the store revision after it. */
+export interface AppliedWrite {
+  readonly response: KvWriteResponse;
+  readonly events: KvEvent[];
+  readonly revision: number;
+}
+
+/** Sizes for metrics and for deciding when to compact. */
+export interface MvccStoreStats {
+  /** Keys with history (deleted keys count until compaction removes them). */
+  readonly keys: number;
+  /** Puts and tombstones kept for reads at past revisions. */
+  readonly keyRevisions: number;
+}
+
+/** etcd starts a store at revision 1 and with no compaction (-1). */
+const INITIAL_REVISION = 1;
+const NEVER_COMPACTED = -1;
+const EMPTY_VALUE = new Uint8Array(0);
+
+/** The changes one write request makes: all at `revision`, in sub-revision order. */
+class PendingWrite {
+  readonly revision: number;
+  readonly events: KvEvent[] = [];
+
+  constructor(revision: number) {
+    this.revision = revision;
+  }
+
+  /** Sub-revision of the next change. */
+  get changes(): number {
+    return this.events.length;
+  }
+}
+
+/**
+ * An MVCC key-value store with etcd v3 semantics: revisions, create/mod revision and version per
+ * key, Range at past revisions, Txn with compares and nested txns, and compaction.
+ *
+ * @example
+ * const store = new MvccStore();
+ * const put = store.apply({ kind: 'put', request: { key, value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } });
+ * // put.revision === 2; store.range({ key, rangeEnd: new Uint8Array(0), ... }).kvs[0].version === 1
+ */
+export class MvccStore {
+  private readonly index = new KeyIndex();
+  private readonly maxTxnOps: number;
+  private revision = INITIAL_REVISION;
+  private compacted = NEVER_COMPACTED;
+  private keyRevisionCount = 0;
+  private readonly view: ReadView = {
+    visit: (key, bound, revision, visitor) => this.visitAt(key, bound, revision, visitor),
+  };
+
+  constructor(options: MvccStoreOptions = {}) {
+    this.maxTxnOps = options.maxTxnOps ?? ETCD_LIMITS.maxTxnOps;
+    if (!Number.isSafeInteger(this.maxTxnOps) || this.maxTxnOps < 1) {
+      throw new Error(`maxTxnOps must be a positive integer, got ${this.maxTxnOps}`);
+    }
+  }
+
+  /**
+   * Rebuilds a store from {@link MvccStore.snapshot} bytes: same revision, compaction and history.
+   * @throws MvccSnapshotError when the bytes are not a whole, intact snapshot of a known format.
+   */
+  static restore(bytes: Uint8Array, options: MvccStoreOptions = {}): MvccStore {
+    const decoded = decodeSnapshot(bytes);
+    const store = new MvccStore(options);
+    store.revision = decoded.revision;
+    store.compacted = decoded.compactedRevision;
+    store.index.appendSorted(decoded.histories);
+    for (const history of decoded.histories) store.keyRevisionCount += history.revisions.length;
+    return store;
+  }
+
+  /** The revision of the last change (1 for an empty store). */
+  get currentRevision(): number {
+    return this.revision;
+  }
+
+  /** The last compaction's revision; -1 when never compacted (as etcd, which then still accepts Compact(0)). */
+  get compactedRevision(): number {
+    return this.compacted;
+  }
+
+  get stats(): MvccStoreStats {
+    return { keys: this.index.size, keyRevisions: this.keyRevisionCount };
+  }
+
+  /**
+   * Applies one committed write: Put, DeleteRange, Txn or Compact. A request that fails changes
+   * nothing. A request that changes no key (a delete of nothing, a txn that only reads) does not
+   * advance the revision; any other advances it by exactly one.
+   */
+  apply(request: KvWriteRequest): AppliedWrite | { error: EtcdError } {
+    const invalid = checkWriteRequest(request, this.maxTxnOps);
+    if (invalid !== undefined) return { error: invalid };
+    switch (request.kind) {
+      case 'put':
+        return this.applyPut(request.request);
+      case 'deleteRange':
+        return this.commit((write) => ({
+          kind: 'deleteRange',
+          response: this.deleteRange(write, request.request),
+        }));
+      case 'txn':
+        return this.applyTxn(request.request);
+      case 'compact':
+        return this.applyCompact(request.request);
+      default:
+        throw new Error(`unknown write kind ${(request as { kind: unknown }).kind}`);
+    }
+  }
+
+  /** Range at the current revision (`revision` ≤ 0) or a past one not yet compacted. */
+  range(request: RangeRequest): RangeResponse | { error: EtcdError } {
+    const invalid = checkRangeRequest(request);
+    if (invalid !== undefined) return { error: invalid };
+    if (request.revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
+    const revision = request.revision <= 0 ? this.revision : request.revision;
+    if (revision < this.compacted) return { error: ETCD_ERRORS.compacted };
+    return executeRange(this.view, request, revision);
+  }
+
+  /**
+   * A CRC-32C of every kept key revision up to `revision` (0: the current one), equal on replicas
+   * that applied the same writes and compacted at the same revision. As etcd's HashKV: a revision
+   * at or below the compaction is `compacted`, one above the current revision `futureRevision`.
+   */
+  hashKv(revision: number): HashKvResult | { error: EtcdError } {
+    if (revision > 0 && revision <= this.compacted) return { error: ETCD_ERRORS.compacted };
+    if (revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
+    const hashRevision = revision > 0 ? revision : this.revision;
+    return computeHashKv(this.index, hashRevision, this.compacted);
+  }
+
+  /** The whole store (revision, compaction, kept history) as versioned, checksummed bytes. */
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.index, this.revision, this.compacted, this.keyRevisionCount);
+  }
+
+  private applyPut(request: PutRequest): AppliedWrite | { error: EtcdError } {
+    if ((request.ignoreValue || request.ignoreLease) && this.latest(request.key) === undefined) {
+      return { error: ETCD_ERRORS.keyNotFound };
+    }
+    return this.commit((write) => ({ kind: 'put', response: this.put(write, request) }));
+  }
+
+  private applyTxn(request: TxnRequest): AppliedWrite | { error: EtcdError } {
+    const path = compareToPath(this.view, request, this.revision);
+    const failed = findOnPath(request, new TxnPathCursor(path), (op) => this.checkTxnOp(op));
+    if (failed !== undefined) return { error: failed };
+    return this.commit((write) => {
+      const cursor = new TxnPathCursor(path);
+      const response = this.txn(write, request, cursor);
+      cursor.finish();
+      return { kind: 'txn', response };
+    });
+  }
+
+  /** etcd's checks of a txn's ops against the store before the txn writes (txn.go checkRequests). */
+  private checkTxnOp(op: Exclude<RequestOp, { kind: 'txn' }>): EtcdError | undefined {
+    if (op.kind === 'put') {
+      const { ignoreValue, ignoreLease, key } = op.request;
+      if ((ignoreValue || ignoreLease) && this.latest(key) === undefined) return ETCD_ERRORS.keyNotFound;
+    } else if (op.kind === 'range') {
+      const { revision } = op.request;
+      // Unlike a plain Range, a negative revision below the compaction point is refused here, as etcd does.
+      if (revision === 0) return undefined;
+      if (revision > this.revision) return ETCD_ERRORS.futureRevision;
+      if (revision < this.compacted) return ETCD_ERRORS.compacted;
+    }
+    return undefined;
+  }
+
+  private applyCompact(request: CompactionRequest): AppliedWrite | { error: EtcdError } {
+    if (request.revision <= this.compacted) return { error: ETCD_ERRORS.compacted };
+    if (request.revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
+    this.compacted = request.revision;
+    let kept = 0;
+    this.index.retain((history) => {
+      const keep = history.compact(request.revision);
+      kept += history.revisions.length;
+      return keep;
+    });
+    this.keyRevisionCount = kept;
+    return { response: { kind: 'compact' }, events: [], revision: this.revision };
+  }
+
+  /** Runs a write's changes at the next revision; the revision advances only if something changed. */
+  private commit(run: (write: PendingWrite) => KvWriteResponse): AppliedWrite {
+    const write = new PendingWrite(this.revision + 1);
+    const response = run(write);
+    if (write.changes > 0) this.revision = write.revision;
+    return { response, events: write.events, revision: this.revision };
+  }
+
+  private put(write: PendingWrite, request: PutRequest): PutResponse {
+    const history = this.index.getOrCreate(request.key);
+    // Reads inside a write see its earlier changes: they sit at the write's revision.
+    const previous = history.visibleAt(write.revision);
+    if ((request.ignoreValue || request.ignoreLease) && previous === undefined) {
+      throw new Error('put with ignoreValue/ignoreLease on a missing key passed the checks');
+    }
+    const kv: KeyValue = {
+      key: history.key,
+      createRevision: previous?.createRevision ?? write.revision,
+      modRevision: write.revision,
+      version: (previous?.version ?? 0) + 1,
+      value: request.ignoreValue ? previous!.value : new Uint8Array(request.value),
+      lease: request.ignoreLease ? previous!.lease : request.lease,
+    };
+    this.record(write, history, kv);
+    return { prevKv: request.prevKv ? previous : undefined };
+  }
+
+  private deleteRange(write: PendingWrite, request: DeleteRangeRequest): DeleteRangeResponse {
+    const doomed: KeyHistory[] = [];
+    const prevKvs: KeyValue[] = [];
+    this.index.visit(request.key, rangeBound(request.rangeEnd), (history) => {
+      const kv = history.visibleAt(write.revision);
+      if (kv !== undefined) {
+        doomed.push(history);
+        prevKvs.push(kv);
+      }
+      return true;
+    });
+    for (const history of doomed) this.record(write, history, undefined);
+    return { deleted: doomed.length, prevKvs: request.prevKv ? prevKvs : [] };
+  }
+
+  private txn(write: PendingWrite, request: TxnRequest, path: TxnPathCursor): TxnResponse {
+    const succeeded = path.take();
+    const responses: ResponseOp[] = [];
+    for (const op of succeeded ? request.success : request.failure) {
+      responses.push(this.txnOp(write, op, path));
+    }
+    return { succeeded, responses };
+  }
+
+  private txnOp(write: PendingWrite, op: RequestOp, path: TxnPathCursor): ResponseOp {
+    switch (op.kind) {
+      case 'range': {
+        // Checked before the txn ran: a given revision is neither compacted nor in the future.
+        const revision = op.request.revision > 0 ? op.request.revision : write.revision;
+        return { kind: 'range', response: executeRange(this.view, op.request, revision) };
+      }
+      case 'put':
+        return { kind: 'put', response: this.put(write, op.request) };
+      case 'deleteRange':
+        return { kind: 'deleteRange', response: this.deleteRange(write, op.request) };
+      case 'txn':
+        return { kind: 'txn', response: this.txn(write, op.request, path) };
+    }
+  }
+
+  /** Appends one change (a put, or a delete when `kv` is undefined) and its event. */
+  private record(write: PendingWrite, history: KeyHistory, kv: KeyValue | undefined): void {
+    // As etcd's watch, prevKv is the key before this revision, not before this sub-revision.
+    const prevKv = history.visibleAt(write.revision - 1);
+    history.append({ main: write.revision, sub: write.changes, kv });
+    this.keyRevisionCount++;
+    const event: KvEvent =
+      kv === undefined
+        ? { type: 'DELETE', kv: tombstoneKeyValue(history.key, write.revision), prevKv }
+        : { type: 'PUT', kv, prevKv };
+    write.events.push(event);
+  }
+
+  private latest(key: Uint8Array): KeyValue | undefined {
+    return this.index.get(key)?.latest();
+  }
+
+  private visitAt(
+    key: Uint8Array,
+    bound: RangeBound,
+    revision: number,
+    visitor: (kv: KeyValue) => boolean,
+  ): void {
+    this.index.visit(key, bound, (history) => {
+      const kv = history.visibleAt(revision);
+      return kv === undefined ? true : visitor(kv);
+    });
+  }
+}
+
+/** A DELETE event's kv: the key, the deletion revision, nothing else (as etcd's watch sends it). */
+function tombstoneKeyValue(key: Uint8Array, revision: number): KeyValue {
+  return { key, createRevision: 0, modRevision: revision, version: 0, value: EMPTY_VALUE, lease: 0n };
+}
