@@ -1,36 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ConfState, Entry, HardState, Message, Snapshot } from '@synod/raft';
-import { MemoryStorage } from '@synod/raft';
-import type { DriverStorage, StateMachine } from './raft-driver.js';
+import type { ConfState, Entry, Message, Snapshot } from '@synod/raft';
+import { DelayedMemoryStorage, waitFor } from './driver.fixture.js';
+import type { StateMachine } from './raft-driver.js';
 import { RaftDriver } from './raft-driver.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Storage that "persists" after a short async delay, as a disk would. */
-class DelayedMemoryStorage implements DriverStorage {
-  readonly memory: MemoryStorage;
-  persists = 0;
-  constructor(confState: ConfState) {
-    this.memory = new MemoryStorage(confState);
-  }
-  async persist(ready: {
-    hardState: HardState | undefined;
-    entries: readonly Entry[];
-    snapshot: Snapshot | undefined;
-  }) {
-    await new Promise((resolve) => setTimeout(resolve, 1));
-    this.persists++;
-    if (ready.snapshot) this.memory.applySnapshot(ready.snapshot);
-    this.memory.append(ready.entries);
-    if (ready.hardState) this.memory.setHardState(ready.hardState);
-  }
-  async saveSnapshot(snapshot: Snapshot, compactTo: number) {
-    this.memory.createSnapshot(snapshot.metadata.index, snapshot.metadata.confState, snapshot.data);
-    this.memory.compact(compactTo);
-  }
-}
 
 class ListStateMachine implements StateMachine {
   readonly values: string[] = [];
@@ -83,14 +59,6 @@ function startCluster(ids: string[]) {
   }
   for (const driver of drivers.values()) driver.start();
   return { drivers, machines, stop: () => drivers.forEach((driver) => driver.stop()) };
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('RaftDriver', () => {

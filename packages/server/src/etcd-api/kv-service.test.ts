@@ -1,0 +1,153 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ConfState, Message } from '@synod/raft';
+import type { PutRequest, RangeRequest } from '@synod/state';
+import { MvccStore } from '@synod/state';
+import { DelayedMemoryStorage, waitFor } from '../raft-driver/driver.fixture.js';
+import { RaftDriver } from '../raft-driver/raft-driver.js';
+import { KvService } from './kv-service.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+const silentLogger = { info() {}, warn() {}, error() {} };
+
+function put(key: string, value: string): PutRequest {
+  return {
+    key: bytes(key),
+    value: bytes(value),
+    lease: 0n,
+    prevKv: true,
+    ignoreValue: false,
+    ignoreLease: false,
+  };
+}
+
+function get(key: string, serializable = false): RangeRequest {
+  return {
+    key: bytes(key),
+    rangeEnd: new Uint8Array(0),
+    limit: 0,
+    revision: 0,
+    sortOrder: 'NONE',
+    sortTarget: 'KEY',
+    serializable,
+    keysOnly: false,
+    countOnly: false,
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+  };
+}
+
+function startCluster(ids: string[]) {
+  const confState: ConfState = {
+    voters: ids,
+    votersOutgoing: [],
+    learners: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
+  const drivers = new Map<string, RaftDriver>();
+  const services = new Map<string, KvService>();
+  let seed = 11;
+  for (const id of ids) {
+    let state = seed++;
+    const service: KvService = new KvService({
+      nodeId: id,
+      driver: () => driver,
+      createStore: (snapshot) => (snapshot ? MvccStore.restore(snapshot) : new MvccStore()),
+      requestTimeoutMs: 2_000,
+      maxPendingWrites: 1_000,
+    });
+    const driver: RaftDriver = new RaftDriver({
+      nodeId: id,
+      raft: { random: { next: () => (state = (state * 48271) % 2147483647) / 2147483647 } },
+      storage: new DelayedMemoryStorage(confState),
+      stateMachine: service,
+      send: (messages: readonly Message[]) => {
+        for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
+      },
+      logger: silentLogger,
+      tickMs: 5,
+      snapshotEveryEntries: 40,
+      entriesKeptAfterSnapshot: 5,
+    });
+    drivers.set(id, driver);
+    services.set(id, service);
+  }
+  for (const driver of drivers.values()) driver.start();
+  return {
+    drivers,
+    services,
+    stop: () => {
+      for (const driver of drivers.values()) driver.stop();
+      for (const service of services.values()) service.close();
+    },
+  };
+}
+
+describe('KvService over three Raft drivers', () => {
+  test('a put on a follower is forwarded, answered with its revision, and read back linearizably elsewhere', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].every((d) => d.node.raft.lead !== ''),
+        'a known leader',
+      );
+      const follower = [...cluster.drivers.entries()].find(([, d]) => d.node.raft.role !== 'leader')![0];
+      const written = await cluster.services.get(follower)!.write({ kind: 'put', request: put('k', 'v1') });
+      assert.ok(written.ok, JSON.stringify(written));
+      assert.equal(written.revision, 2, 'etcd starts at revision 1; the first put makes 2');
+      for (const service of cluster.services.values()) {
+        const read = await service.range(get('k'));
+        assert.ok(read.ok);
+        assert.equal(text(read.value.kvs[0]!.value), 'v1');
+        assert.equal(read.value.kvs[0]!.modRevision, 2);
+      }
+    } finally {
+      cluster.stop();
+    }
+  });
+
+  test('many writes survive snapshots and compaction, and every member converges on the same revision', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].every((d) => d.node.raft.lead !== ''),
+        'a known leader',
+      );
+      const services = [...cluster.services.values()];
+      const results = await Promise.all(
+        Array.from({ length: 150 }, (_, i) =>
+          services[i % 3]!.write({ kind: 'put', request: put(`k${i % 7}`, `v${i}`) }),
+        ),
+      );
+      assert.ok(results.every((r) => r.ok));
+      const revisions = new Set(results.map((r) => (r.ok ? r.revision : -1)));
+      assert.equal(revisions.size, 150, 'each put got its own revision');
+      await waitFor(() => services.every((s) => s.revision === 151), 'every member at revision 151');
+    } finally {
+      cluster.stop();
+    }
+  });
+
+  test("an invalid request is refused with etcd's error and changes nothing", async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].every((d) => d.node.raft.lead !== ''),
+        'a known leader',
+      );
+      const service = [...cluster.services.values()][0]!;
+      const result = await service.write({ kind: 'put', request: put('', 'x') });
+      assert.deepEqual(result, {
+        ok: false,
+        error: { code: 'InvalidArgument', message: 'etcdserver: key is not provided' },
+      });
+      assert.equal(service.revision, 1);
+    } finally {
+      cluster.stop();
+    }
+  });
+});
