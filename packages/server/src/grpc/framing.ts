@@ -1,0 +1,159 @@
+// Length-prefixed messages (PROTOCOL-HTTP2.md): a 1-byte compressed flag, a 4-byte big-endian
+// length, then the message. DATA frame boundaries bear no relation to message boundaries, so the
+// deframer reassembles across chunks: a message that lies whole inside one chunk is handed out as a
+// view of that chunk (no copy); only a message split across chunks is copied, once, into a buffer
+// of exactly its length.
+
+/** Compressed flag (1 byte) + message length (4 bytes). */
+export const MESSAGE_PREFIX_BYTES = 5;
+/** The largest length a 4-byte prefix can state. */
+export const MESSAGE_LENGTH_LIMIT_BYTES = 0xffff_ffff;
+
+const FLAG_UNCOMPRESSED = 0;
+const FLAG_COMPRESSED = 1;
+const EMPTY_MESSAGE = new Uint8Array(0);
+
+/** Why a request's message stream cannot be read; the call ends, the connection stays up. */
+export type DeframeFailure =
+  | { readonly kind: 'compressed' }
+  | { readonly kind: 'invalidFlag'; readonly flag: number }
+  | { readonly kind: 'tooLarge'; readonly lengthBytes: number; readonly maxBytes: number }
+  | { readonly kind: 'truncated'; readonly receivedBytes: number; readonly expectedBytes: number };
+
+/**
+ * Splits a byte stream into gRPC messages.
+ *
+ * @example
+ * const deframer = new MessageDeframer(4 << 20, (message) => messages.push(message));
+ * for (const chunk of chunks) if (deframer.push(chunk)) break; // a failure ends the call
+ * deframer.finish(); // at end of stream: a failure if a message was cut short
+ */
+export class MessageDeframer {
+  private readonly maxMessageBytes: number;
+  private readonly onMessage: (message: Uint8Array) => void;
+  /** The prefix of the next message when it arrives split across chunks. */
+  private readonly prefix = new Uint8Array(MESSAGE_PREFIX_BYTES);
+  private prefixFilled = 0;
+  /** The message being reassembled across chunks, undefined between messages. */
+  private body: Uint8Array | undefined;
+  private bodyFilled = 0;
+  private failure: DeframeFailure | undefined;
+
+  constructor(maxMessageBytes: number, onMessage: (message: Uint8Array) => void) {
+    if (
+      !Number.isInteger(maxMessageBytes) ||
+      maxMessageBytes < 0 ||
+      maxMessageBytes > MESSAGE_LENGTH_LIMIT_BYTES
+    ) {
+      throw new RangeError(`maxMessageBytes must be an integer in [0, 2^32 - 1], got ${maxMessageBytes}`);
+    }
+    this.maxMessageBytes = maxMessageBytes;
+    this.onMessage = onMessage;
+  }
+
+  /** Consumes a chunk, handing out every message it completes. After a failure, nothing more is read. */
+  push(chunk: Uint8Array): DeframeFailure | undefined {
+    if (this.failure !== undefined) return this.failure;
+    let offset = 0;
+    while (offset < chunk.length) {
+      if (this.body !== undefined) {
+        offset = this.fillBody(chunk, offset);
+        continue;
+      }
+      const start = this.readPrefix(chunk, offset);
+      if (start === undefined) return undefined;
+      offset = start.offset;
+      const failure = this.check(start.flag, start.length);
+      if (failure !== undefined) {
+        this.failure = failure;
+        return failure;
+      }
+      offset = this.startBody(chunk, offset, start.length);
+    }
+    return undefined;
+  }
+
+  /** Called at end of stream: a failure if the stream stopped inside a message. */
+  finish(): DeframeFailure | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (this.body !== undefined) {
+      return { kind: 'truncated', receivedBytes: this.bodyFilled, expectedBytes: this.body.length };
+    }
+    if (this.prefixFilled > 0) {
+      return { kind: 'truncated', receivedBytes: this.prefixFilled, expectedBytes: MESSAGE_PREFIX_BYTES };
+    }
+    return undefined;
+  }
+
+  /** Reads a message prefix at `offset`, or stores a partial one and returns undefined. */
+  private readPrefix(
+    chunk: Uint8Array,
+    offset: number,
+  ): { flag: number; length: number; offset: number } | undefined {
+    if (this.prefixFilled === 0 && chunk.length - offset >= MESSAGE_PREFIX_BYTES) {
+      return {
+        flag: chunk[offset]!,
+        length: readUint32(chunk, offset + 1),
+        offset: offset + MESSAGE_PREFIX_BYTES,
+      };
+    }
+    const take = Math.min(MESSAGE_PREFIX_BYTES - this.prefixFilled, chunk.length - offset);
+    this.prefix.set(chunk.subarray(offset, offset + take), this.prefixFilled);
+    this.prefixFilled += take;
+    if (this.prefixFilled < MESSAGE_PREFIX_BYTES) return undefined;
+    this.prefixFilled = 0;
+    return { flag: this.prefix[0]!, length: readUint32(this.prefix, 1), offset: offset + take };
+  }
+
+  private check(flag: number, length: number): DeframeFailure | undefined {
+    if (flag === FLAG_COMPRESSED) return { kind: 'compressed' };
+    if (flag !== FLAG_UNCOMPRESSED) return { kind: 'invalidFlag', flag };
+    if (length > this.maxMessageBytes)
+      return { kind: 'tooLarge', lengthBytes: length, maxBytes: this.maxMessageBytes };
+    return undefined;
+  }
+
+  /** Hands out a message lying whole in the chunk, or starts reassembling it. */
+  private startBody(chunk: Uint8Array, offset: number, length: number): number {
+    if (length === 0) {
+      this.onMessage(EMPTY_MESSAGE);
+      return offset;
+    }
+    if (chunk.length - offset >= length) {
+      this.onMessage(chunk.subarray(offset, offset + length));
+      return offset + length;
+    }
+    this.body = new Uint8Array(length);
+    this.bodyFilled = 0;
+    return offset;
+  }
+
+  private fillBody(chunk: Uint8Array, offset: number): number {
+    const body = this.body!;
+    const take = Math.min(body.length - this.bodyFilled, chunk.length - offset);
+    body.set(chunk.subarray(offset, offset + take), this.bodyFilled);
+    this.bodyFilled += take;
+    if (this.bodyFilled === body.length) {
+      this.body = undefined;
+      this.bodyFilled = 0;
+      this.onMessage(body);
+    }
+    return offset + take;
+  }
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0;
+}
+
+/** One uncompressed length-prefixed message, ready to write to a stream. */
+export function frameMessage(message: Uint8Array): Buffer {
+  if (message.length > MESSAGE_LENGTH_LIMIT_BYTES) {
+    throw new RangeError(`a gRPC message cannot exceed ${MESSAGE_LENGTH_LIMIT_BYTES} bytes`);
+  }
+  const frame = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + message.length);
+  frame[0] = FLAG_UNCOMPRESSED;
+  frame.writeUInt32BE(message.length, 1);
+  frame.set(message, MESSAGE_PREFIX_BYTES);
+  return frame;
+}
