@@ -38,6 +38,19 @@ export class KeyIndex {
     return history;
   }
 
+  /** Removes the key's history (undo of a write that created it). */
+  remove(key: Uint8Array): void {
+    const position = this.lowerBound(key);
+    const chunk = this.chunks[position.chunk];
+    const history = chunk?.[position.offset];
+    if (chunk === undefined || history === undefined || compareBytes(history.key, key) !== 0) {
+      throw new Error('remove: key is not in the index');
+    }
+    chunk.splice(position.offset, 1);
+    if (chunk.length === 0) this.chunks.splice(position.chunk, 1);
+    this.keyCount--;
+  }
+
   /**
    * Visits, in ascending key order, the histories of keys in the range that starts at `key`,
    * until `visitor` returns false.

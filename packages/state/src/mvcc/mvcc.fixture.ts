@@ -110,7 +110,11 @@ export const op = {
     kind: 'deleteRange',
     request: deleteRequest(key, rangeEnd, prevKv),
   }),
-  txn: (compares: readonly Compare[], success: readonly RequestOp[], failure: readonly RequestOp[] = []): RequestOp => ({
+  txn: (
+    compares: readonly Compare[],
+    success: readonly RequestOp[],
+    failure: readonly RequestOp[] = [],
+  ): RequestOp => ({
     kind: 'txn',
     request: txnRequest(compares, success, failure),
   }),
@@ -130,5 +134,8 @@ export const write = {
     success: readonly RequestOp[],
     failure: readonly RequestOp[] = [],
   ): KvWriteRequest => ({ kind: 'txn', request: txnRequest(compares, success, failure) }),
-  compact: (revision: number): KvWriteRequest => ({ kind: 'compact', request: { revision, physical: false } }),
+  compact: (revision: number): KvWriteRequest => ({
+    kind: 'compact',
+    request: { revision, physical: false },
+  }),
 };

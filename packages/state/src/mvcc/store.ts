@@ -55,10 +55,27 @@ const INITIAL_REVISION = 1;
 const NEVER_COMPACTED = -1;
 const EMPTY_VALUE = new Uint8Array(0);
 
+/**
+ * A txn op that cannot run once the txn's earlier ops have run: a put with ignoreValue or
+ * ignoreLease of a key an earlier delete in the same txn removed (etcd's duplicate-key check
+ * misses it when the delete range ends in "\0", or sits in a later nested txn than a put).
+ * etcd panics applying such an entry; we undo the txn and refuse it. Never escapes commit().
+ */
+class WriteAborted extends Error {
+  readonly error: EtcdError;
+
+  constructor(error: EtcdError) {
+    super(error.message);
+    this.error = error;
+  }
+}
+
 /** The changes one write request makes: all at `revision`, in sub-revision order. */
 class PendingWrite {
   readonly revision: number;
   readonly events: KvEvent[] = [];
+  /** The history each event changed, to undo an aborted write. */
+  readonly changed: KeyHistory[] = [];
 
   constructor(revision: number) {
     this.revision = revision;
@@ -225,20 +242,41 @@ export class MvccStore {
   }
 
   /** Runs a write's changes at the next revision; the revision advances only if something changed. */
-  private commit(run: (write: PendingWrite) => KvWriteResponse): AppliedWrite {
+  private commit(run: (write: PendingWrite) => KvWriteResponse): AppliedWrite | { error: EtcdError } {
     const write = new PendingWrite(this.revision + 1);
-    const response = run(write);
+    let response: KvWriteResponse;
+    try {
+      response = run(write);
+    } catch (error) {
+      if (!(error instanceof WriteAborted)) throw error;
+      this.undo(write);
+      return { error: error.error };
+    }
     if (write.changes > 0) this.revision = write.revision;
     return { response, events: write.events, revision: this.revision };
   }
 
-  private put(write: PendingWrite, request: PutRequest): PutResponse {
-    const history = this.index.getOrCreate(request.key);
-    // Reads inside a write see its earlier changes: they sit at the write's revision.
-    const previous = history.visibleAt(write.revision);
-    if ((request.ignoreValue || request.ignoreLease) && previous === undefined) {
-      throw new Error('put with ignoreValue/ignoreLease on a missing key passed the checks');
+  /** Removes a write's changes, newest first, and the keys it created. */
+  private undo(write: PendingWrite): void {
+    for (let i = write.changed.length - 1; i >= 0; i--) {
+      const history = write.changed[i]!;
+      const removed = history.revisions.pop();
+      if (removed?.main !== write.revision) throw new Error("undo: the change to remove is not this write's");
+      this.keyRevisionCount--;
+      if (history.revisions.length === 0) this.index.remove(history.key);
     }
+  }
+
+  private put(write: PendingWrite, request: PutRequest): PutResponse {
+    const existing = this.index.get(request.key);
+    // Reads inside a write see its earlier changes: they sit at the write's revision.
+    const previous = existing?.visibleAt(write.revision);
+    if ((request.ignoreValue || request.ignoreLease) && previous === undefined) {
+      if (write.changes === 0)
+        throw new Error('put with ignoreValue/ignoreLease on a missing key passed the checks');
+      throw new WriteAborted(ETCD_ERRORS.keyNotFound);
+    }
+    const history = existing ?? this.index.getOrCreate(request.key);
     const kv: KeyValue = {
       key: history.key,
       createRevision: previous?.createRevision ?? write.revision,
@@ -302,6 +340,7 @@ export class MvccStore {
         ? { type: 'DELETE', kv: tombstoneKeyValue(history.key, write.revision), prevKv }
         : { type: 'PUT', kv, prevKv };
     write.events.push(event);
+    write.changed.push(history);
   }
 
   private latest(key: Uint8Array): KeyValue | undefined {
