@@ -1,0 +1,44 @@
+// Counters a WAL keeps for metrics: how much it wrote and how often and how slowly it synced.
+// Latency samples live in a fixed ring, so memory stays bounded however long the node runs.
+
+/** Most recent fsync latencies kept for quantiles. */
+export const FSYNC_LATENCY_SAMPLES_MAX = 4096;
+
+/** Monotonic counters plus a bounded window of fsync latencies (milliseconds). */
+export class WalStats {
+  /** Data fsyncs (fdatasync) of segment files, including those that open a new segment. */
+  fsyncs = 0;
+  /** fsyncs of the WAL directory after creating, renaming or deleting segments. */
+  directoryFsyncs = 0;
+  bytesWritten = 0;
+  /** Frames written (a large entries batch spans several). */
+  recordsWritten = 0;
+  /** append() calls made durable; appends / fsyncs is the group-commit factor. */
+  appends = 0;
+  segmentsCreated = 0;
+  segmentsReleased = 0;
+  /** Torn tails cut off during recovery. */
+  tornTailsTruncated = 0;
+  private readonly latencySamplesMs = new Float64Array(FSYNC_LATENCY_SAMPLES_MAX);
+  private latencySampleCount = 0;
+
+  recordFsyncLatency(milliseconds: number): void {
+    this.latencySamplesMs[this.latencySampleCount % FSYNC_LATENCY_SAMPLES_MAX] = milliseconds;
+    this.latencySampleCount++;
+  }
+
+  /** The retained latency samples (oldest first is not guaranteed), in milliseconds. */
+  fsyncLatencySamplesMs(): number[] {
+    return Array.from(
+      this.latencySamplesMs.subarray(0, Math.min(this.latencySampleCount, FSYNC_LATENCY_SAMPLES_MAX)),
+    );
+  }
+
+  /** Latency quantile over the retained samples, e.g. 0.99 for p99; undefined before any fsync. */
+  fsyncLatencyQuantileMs(quantile: number): number | undefined {
+    const samples = this.fsyncLatencySamplesMs().sort((a, b) => a - b);
+    if (samples.length === 0) return undefined;
+    const rank = Math.min(samples.length - 1, Math.max(0, Math.ceil(quantile * samples.length) - 1));
+    return samples[rank];
+  }
+}
