@@ -176,7 +176,7 @@ export class Wal {
     const bytes = encodeRecords(records);
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ bytes, frames: countFrames(records), ...summary, onDurable, resolve, reject });
-      this.flushing ??= this.flushLoop();
+      this.flushing ??= this.startFlush();
     });
   }
 
@@ -208,6 +208,15 @@ export class Wal {
     this.closed = true;
     await this.flushing;
     await this.handle.close();
+  }
+
+  /**
+   * The first append of an idle WAL waits for the end of the current event-loop turn, so appends
+   * made in the same turn (writers woken by the previous fsync) share the next write and fsync.
+   */
+  private async startFlush(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.flushLoop();
   }
 
   private async flushLoop(): Promise<void> {
