@@ -12,7 +12,7 @@ export interface SnapshotMark {
 
 /** The log as the WAL describes it: entries after `base`, the last hard state, the newest marker. */
 export class LogReplay {
-  /** Index just before entries[0]; undefined until the first entries record or marker. */
+  /** Index just before entries[0]; undefined until the first entries record. */
   base: number | undefined;
   /** Term at `base`, known only when a snapshot marker set the base. */
   baseTerm: number | undefined;
@@ -61,7 +61,9 @@ export class LogReplay {
   private applyMarker(index: number, term: number): void {
     if (this.latestSnapshotMarker === undefined || index > this.latestSnapshotMarker.index)
       this.latestSnapshotMarker = { index, term };
-    if (this.base !== undefined && (index <= this.base || this.term(index) === term)) return;
+    // Before the first entries (older segments released) a marker says nothing about the log: a
+    // local snapshot's marker can trail the entries it covers into the next segment.
+    if (this.base === undefined || index <= this.base || this.term(index) === term) return;
     // The log lacks (index, term): the snapshot came from the leader and replaced the log.
     this.base = index;
     this.baseTerm = term;

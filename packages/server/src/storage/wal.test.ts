@@ -148,6 +148,26 @@ describe('WAL segments', () => {
       await reopened.close();
     }));
 
+  test('a snapshot marker that trails its entries into a later segment survives release of the earlier ones', () =>
+    withTempDir(async (dir) => {
+      const { wal } = await openWal(dir, 1024);
+      for (let index = 1; index <= 30; index++)
+        await wal.append([{ type: 'entries', entries: [entry(index, 1, 'w'.repeat(100))] }]);
+      const segments = wal.segmentNames().length;
+      // The snapshot at 5 was taken long ago; its marker opens the next segment, before any entry.
+      await wal.append([
+        { type: 'snapshotMarker', index: 5, term: 1 },
+        { type: 'entries', entries: [entry(31, 1, 'v'.repeat(1024))] },
+      ]);
+      assert.equal(wal.segmentNames().length, segments + 1, 'the append rotated');
+      assert.equal(await wal.releaseTo(30), segments);
+      await wal.close();
+      const { wal: reopened, replay } = await openWal(dir, 1024);
+      assert.equal(replay.base, 30);
+      assert.equal(replay.lastIndex(), 31);
+      await reopened.close();
+    }));
+
   test('the current segment is never released', () =>
     withTempDir(async (dir) => {
       const { wal } = await openWal(dir);
