@@ -400,7 +400,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
       return;
     }
     // Inside 'wantTrailers' nghttp2 is mid-send and would put RST_STREAM ahead of the trailers; wait a turn.
-    setImmediate(() => this.closeIfClientStillSending());
+    if (!this.requestEnded) setImmediate(() => this.closeIfClientStillSending());
   }
 
   /**
