@@ -156,7 +156,8 @@ export class RaftDiskStorage {
     this.openedEmpty = false;
     await this.wal.append([{ type: 'snapshotMarker', ...markOf(snapshot) }], () => {
       // A newer snapshot from the leader may have landed meanwhile; then this one has nothing to add.
-      if (this.memory.snapshot().metadata.index < index)
+      // At the same index it replaces the current one, as the file of the same name just did.
+      if (this.memory.snapshot().metadata.index <= index)
         this.memory.createSnapshot(index, confState, snapshot.data);
       this.memory.compact(Math.min(compactTo, this.memory.snapshot().metadata.index));
     });
@@ -224,6 +225,8 @@ function assembleMemory(loaded: LoadedSnapshot, replay: LogReplay, firstSegment:
   const memory = new MemoryStorage(snapshot?.metadata.confState ?? EMPTY_CONF_STATE);
   const snapshotIndex = snapshot?.metadata.index ?? 0;
   if (snapshot && snapshotIndex > 0) memory.applySnapshot(snapshot);
+  // applySnapshot ignores index 0 (the bootstrap configuration); keep its data all the same.
+  else if (snapshot) memory.createSnapshot(0, snapshot.metadata.confState, snapshot.data);
   const { base } = replay;
   if (base !== undefined && snapshotIndex < base) {
     const gap = `entries ${snapshotIndex + 1}..${base} are in no snapshot and no segment`;
