@@ -2,7 +2,7 @@
 // its name (creation, rename, unlink) only after an fsync of the directory that holds it.
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, rename } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 
 /** Suffix of files being written; recovery deletes leftovers, they were never acknowledged. */
 export const TEMP_SUFFIX = '.tmp';
@@ -17,10 +17,16 @@ export async function fsyncDirectory(directory: string): Promise<void> {
   }
 }
 
-/** Creates `directory` (and parents) if missing, making its own name durable. */
+/** Creates `directory` (and parents) if missing, making every new name durable. */
 export async function ensureDirectory(directory: string): Promise<void> {
   const created = await mkdir(directory, { recursive: true });
-  if (created !== undefined) await fsyncDirectory(dirname(directory));
+  if (created === undefined) return;
+  const firstCreated = resolve(created);
+  // Each new directory's name lives in its parent: fsync the parents from the deepest up.
+  for (let current = resolve(directory); dirname(current) !== current; current = dirname(current)) {
+    await fsyncDirectory(dirname(current));
+    if (current === firstCreated) return;
+  }
 }
 
 /** Writes all of `bytes` at `position` (a write may be short; loop until done). */
