@@ -128,7 +128,11 @@ export class Wal {
     const stats = new WalStats();
     const names = await listSegments(directory, options.logger);
     if (names.length === 0 && options.requireExisting)
-      throw corruption(directory, undefined, 'no segment found, but other durable state exists');
+      throw corruption(
+        directory,
+        undefined,
+        'no segment found although snapshots exist: the term and vote it held are lost',
+      );
     const replay = new LogReplay();
     const segments: SegmentInfo[] = [];
     let tail: { info: SegmentInfo; size: number; appends: number } | undefined;
