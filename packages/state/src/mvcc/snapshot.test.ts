@@ -1,0 +1,143 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { crc32c } from './crc32c.js';
+import { rangeRequest, write } from './mvcc.fixture.js';
+import { MVCC_SNAPSHOT_FORMAT_VERSION, MvccSnapshotError } from './snapshot.js';
+import { MvccStore } from './store.js';
+
+function sampleStore(): MvccStore {
+  const store = new MvccStore();
+  for (const request of [
+    write.put('a', '1', { lease: 42n }),
+    write.put('b', 'two'),
+    write.put('a', '3'),
+    write.delete('b'),
+    write.put('c\0\xff', 'bytes'),
+    write.compact(3),
+    write.put('b', 'again'),
+  ]) {
+    assert.equal('error' in store.apply(request), false);
+  }
+  return store;
+}
+
+/** Rewrites the trailing checksum so a test reaches the checks behind it. */
+function resealed(bytes: Uint8Array): Uint8Array {
+  const copy = bytes.slice();
+  new DataView(copy.buffer).setUint32(copy.length - 4, crc32c(copy.subarray(0, copy.length - 4)), true);
+  return copy;
+}
+
+function refusal(bytes: Uint8Array): MvccSnapshotError {
+  try {
+    MvccStore.restore(bytes);
+  } catch (error) {
+    assert.ok(error instanceof MvccSnapshotError, `expected MvccSnapshotError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('restore accepted bad bytes');
+}
+
+describe('MvccStore snapshots', () => {
+  test('CRC-32C matches the standard check value ("123456789" → 0xe3069283)', () => {
+    assert.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
+    assert.equal(
+      crc32c(new TextEncoder().encode('6789'), crc32c(new TextEncoder().encode('12345'))),
+      0xe3069283,
+    );
+  });
+
+  test('a restored store has the same revision, compaction, history and hash', () => {
+    const store = sampleStore();
+    const restored = MvccStore.restore(store.snapshot());
+    assert.equal(restored.currentRevision, store.currentRevision);
+    assert.equal(restored.compactedRevision, 3);
+    assert.deepEqual(restored.hashKv(0), store.hashKv(0));
+    for (let revision = 3; revision <= store.currentRevision; revision++) {
+      assert.deepEqual(
+        restored.range(rangeRequest('\0', '\0', { revision })),
+        store.range(rangeRequest('\0', '\0', { revision })),
+      );
+    }
+    assert.deepEqual(
+      restored.range(rangeRequest('a', '', { revision: 2 })),
+      store.range(rangeRequest('a', '', { revision: 2 })),
+    );
+  });
+
+  test('an empty store round-trips, including "never compacted"', () => {
+    const restored = MvccStore.restore(new MvccStore().snapshot());
+    assert.equal(restored.currentRevision, 1);
+    assert.equal(restored.compactedRevision, -1);
+    assert.equal('error' in restored.apply(write.compact(0)), false, 'Compact(0) is still accepted once');
+  });
+
+  test('the restored store takes the options it is given', () => {
+    const restored = MvccStore.restore(sampleStore().snapshot(), { maxTxnOps: 1 });
+    const result = restored.apply(
+      write.txn(
+        [],
+        [
+          { kind: 'range', request: rangeRequest('a') },
+          { kind: 'range', request: rangeRequest('b') },
+        ],
+      ),
+    );
+    assert.equal('error' in result && result.error.message, 'etcdserver: too many operations in txn request');
+  });
+
+  test('every single-byte change is refused (the checksum covers header and body)', () => {
+    const bytes = sampleStore().snapshot();
+    fc.assert(
+      fc.property(fc.nat({ max: bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), (offset, flip) => {
+        const corrupt = bytes.slice();
+        corrupt[offset]! ^= flip;
+        refusal(corrupt);
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
+  test('every truncation is refused', () => {
+    const bytes = sampleStore().snapshot();
+    for (let length = 0; length < bytes.length; length++) refusal(bytes.subarray(0, length));
+  });
+
+  test('refusals say what is wrong: magic, version, checksum, structure', () => {
+    const bytes = sampleStore().snapshot();
+    const wrongMagic = resealed(bytes);
+    wrongMagic[0] = 0x58;
+    assert.match(refusal(wrongMagic).message, /magic/);
+
+    const newer = bytes.slice();
+    new DataView(newer.buffer).setUint32(4, MVCC_SNAPSHOT_FORMAT_VERSION + 1, true);
+    const unsupported = refusal(resealed(newer));
+    assert.equal(unsupported.code, 'unsupportedVersion');
+    assert.match(unsupported.message, /format version 2 is not the supported version 1/);
+
+    const flipped = bytes.slice();
+    flipped[20]! ^= 1;
+    const checksum = refusal(flipped);
+    assert.equal(checksum.code, 'corrupt');
+    assert.match(checksum.message, /checksum mismatch/);
+
+    const trailing = resealed(new Uint8Array([...bytes.subarray(0, bytes.length - 4), 0, 0, 0, 0, 0]));
+    assert.match(refusal(trailing).message, /extra bytes/);
+  });
+
+  test('a checksummed body with impossible content is still refused (keys out of order, revisions past the store)', () => {
+    const ordered = new MvccStore();
+    ordered.apply(write.put('a', '1'));
+    ordered.apply(write.put('b', '1'));
+    const bytes = ordered.snapshot();
+    // Body: revision, compaction + 1, key count, revision count, then key "a" (length 1, 0x61).
+    const keyOffset = bytes.indexOf(0x61);
+    const swapped = bytes.slice();
+    swapped[keyOffset] = 0x63; // "c" before "b"
+    assert.match(refusal(resealed(swapped)).message, /out of order/);
+    const future = bytes.slice();
+    future[8] = 2; // store revision 2 < key revision 3
+    assert.match(refusal(resealed(future)).message, /outside 1\.\.2/);
+  });
+});
