@@ -50,11 +50,19 @@ export class ReferenceModel {
     const refused = this.refusal(request);
     if (refused !== undefined) return { error: refused };
     this.pending = [];
+    const changesBefore = this.changes.length;
     let response: KvWriteResponse;
-    if (request.kind === 'put') response = { kind: 'put', response: this.put(request.request) };
-    else if (request.kind === 'deleteRange')
-      response = { kind: 'deleteRange', response: this.delete(request.request) };
-    else response = { kind: 'txn', response: this.txn(request.request) };
+    try {
+      if (request.kind === 'put') response = { kind: 'put', response: this.put(request.request) };
+      else if (request.kind === 'deleteRange')
+        response = { kind: 'deleteRange', response: this.delete(request.request) };
+      else response = { kind: 'txn', response: this.txn(request.request) };
+    } catch (error) {
+      // A put that needs a key an earlier op of the same txn deleted: refused whole.
+      if (error !== ETCD_ERRORS.keyNotFound) throw error;
+      this.changes.length = changesBefore;
+      return { error: ETCD_ERRORS.keyNotFound };
+    }
     if (this.pending.length > 0) this.revision++;
     return { response, events: this.pending, revision: this.revision };
   }
