@@ -6,9 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
-/** etcd's Procfile adds 20000 per extra member. */
-const PORT_STRIDE = 20_000;
-const MAX_DEV_NODES = 3;
+/** etcd's local-cluster Procfile: the second member adds 20000 to the ports, the third 30000. */
+const PORT_OFFSETS = [0, 20_000, 30_000] as const;
+const MAX_DEV_NODES = PORT_OFFSETS.length;
 /** Grace period for members to stop after SIGTERM before they are killed. */
 const STOP_GRACE_MS = 5_000;
 
@@ -21,7 +21,7 @@ export interface DevMember {
 
 export function devMembers(nodes: number, basePort: number, rootDir: string): DevMember[] {
   return Array.from({ length: nodes }, (_, i) => {
-    const clientPort = basePort + i * PORT_STRIDE;
+    const clientPort = basePort + PORT_OFFSETS[i]!;
     return {
       name: `n${i + 1}`,
       clientUrl: `http://127.0.0.1:${clientPort}`,
@@ -72,6 +72,8 @@ function startMember(synodBin: string, member: DevMember, initialCluster: string
     member.peerUrl,
     '--initial-cluster',
     initialCluster,
+    '--log-level',
+    'warn',
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
@@ -85,7 +87,9 @@ function stopOnSignal(children: readonly ChildProcess[]): Promise<void> {
   return new Promise((resolvePromise) => {
     const stop = () => {
       for (const child of children) child.kill('SIGTERM');
-      const deadline = setTimeout(() => children.forEach((child) => child.kill('SIGKILL')), STOP_GRACE_MS);
+      const deadline = setTimeout(() => {
+        for (const child of children) child.kill('SIGKILL');
+      }, STOP_GRACE_MS);
       deadline.unref();
       let remaining = children.filter((child) => child.exitCode === null).length;
       if (remaining === 0) resolvePromise();

@@ -1,4 +1,4 @@
-// `npm start`: a simulated Synod cluster running in real time in the terminal. The real Raft core
+// `npm run lab`: a simulated Synod cluster running in real time in the terminal. The real Raft core
 // and KV state machine run on simulated disks and network while the nemesis injects faults;
 // the screen shows roles, terms, commit indexes, client throughput and recent events.
 // Ctrl-C stops it and checks the recorded history for linearizability.

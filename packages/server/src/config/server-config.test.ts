@@ -73,3 +73,19 @@ describe('server configuration', () => {
     assert.equal(clusterIdOf([a, 2n]), clusterIdOf([2n, a]));
   });
 });
+
+describe('synod dev layout', () => {
+  test("members follow etcd's local-cluster ports: 2379, 22379, 32379 and peers one above", async () => {
+    const { devMembers } = await import('../dev.js');
+    const members = devMembers(3, 2379, '/data');
+    assert.deepEqual(
+      members.map((member) => [member.name, member.clientUrl, member.peerUrl]),
+      [
+        ['n1', 'http://127.0.0.1:2379', 'http://127.0.0.1:2380'],
+        ['n2', 'http://127.0.0.1:22379', 'http://127.0.0.1:22380'],
+        ['n3', 'http://127.0.0.1:32379', 'http://127.0.0.1:32380'],
+      ],
+    );
+    assert.equal(devMembers(1, 12379, '/data')[0]!.clientUrl, 'http://127.0.0.1:12379');
+  });
+});

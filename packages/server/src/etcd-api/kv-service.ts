@@ -55,6 +55,9 @@ export function decodeCommand(data: Uint8Array): Command {
   return command;
 }
 
+/** How often a request waiting for an election checks for a leader. */
+const LEADER_POLL_MS = 10;
+
 interface PendingWrite {
   readonly resolve: (result: KvResult<KvWriteResponse>) => void;
   readonly timer: ReturnType<typeof setTimeout>;
@@ -89,17 +92,31 @@ export class KvService implements StateMachine {
     return this.store.currentRevision;
   }
 
-  /** Put, DeleteRange, Txn and Compact: replicated, answered once applied here. */
-  write(write: KvWriteRequest): Promise<KvResult<KvWriteResponse>> {
-    if (this.pending.size >= this.options.maxPendingWrites) {
-      return Promise.resolve({ ok: false, error: ETCD_ERRORS.tooManyRequests });
+  /**
+   * Like etcd, a request made while no leader is known waits for one (an election usually takes
+   * about one election timeout) instead of failing at once; it fails after the request timeout.
+   */
+  private async waitForLeader(): Promise<boolean> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    while (this.options.driver().node.raft.lead === '') {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
     }
+    return true;
+  }
+
+  /** Put, DeleteRange, Txn and Compact: replicated, answered once applied here. */
+  async write(write: KvWriteRequest): Promise<KvResult<KvWriteResponse>> {
+    if (this.pending.size >= this.options.maxPendingWrites) {
+      return { ok: false, error: ETCD_ERRORS.tooManyRequests };
+    }
+    if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
     const sequence = this.nextSequence++;
     const data = encodeCommand({ origin: this.origin, sequence, write });
     try {
       this.options.driver().propose(data);
     } catch (error) {
-      if (error instanceof NotLeaderError) return Promise.resolve({ ok: false, error: ETCD_ERRORS.noLeader });
+      if (error instanceof NotLeaderError) return { ok: false, error: ETCD_ERRORS.noLeader };
       throw error;
     }
     return new Promise((resolve) => {
@@ -115,6 +132,7 @@ export class KvService implements StateMachine {
   /** Range: linearizable (ReadIndex) unless `serializable` asks for this member's local state. */
   async range(request: RangeRequest): Promise<KvResult<RangeResponse>> {
     if (!request.serializable) {
+      if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
       try {
         await this.options.driver().readIndex();
       } catch (error) {

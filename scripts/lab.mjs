@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// `npm start`: the embedded default. Until the synod server lands, this is the lab: a simulated
+// `npm run lab`: the lab, a simulated
 // Synod cluster (real Raft core and KV state machine on simulated disks and network) under a
-// nemesis, shown live in the terminal. Extra arguments pass through: npm start -- --nodes 5 --speed 2
+// nemesis, shown live in the terminal. Extra arguments pass through: npm run lab -- --nodes 5 --speed 2
 import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;

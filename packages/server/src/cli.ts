@@ -1,0 +1,41 @@
+// `synod start …` runs one member; `synod dev` runs a local cluster; `synod --help` lists flags.
+import { fileURLToPath } from 'node:url';
+import { ConfigError, formatFlagHelp, loadServerConfig } from './config/server-config.js';
+import { runDev } from './dev.js';
+
+const USAGE = `Usage:
+  synod start [flags]     run one cluster member (flags below, also SYNOD_<FLAG> variables or --config-file)
+  synod dev [--nodes 3] [--base-port 2379] [--data-dir .synod]
+                          run a local cluster: client ports 2379, 22379, 32379; peers 2380, 22380, 32380
+  synod --help
+
+Flags of 'synod start':
+${formatFlagHelp()}`;
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  if (command === 'dev') {
+    await runDev(rest, fileURLToPath(new URL('../bin/synod.mjs', import.meta.url)));
+    return;
+  }
+  if (command === 'start') {
+    const config = loadServerConfig(rest, process.env);
+    const { runServer } = await import('./node/run-server.js');
+    await runServer(config);
+    return;
+  }
+  throw new ConfigError(`unknown command "${command}"; run 'synod --help'`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(`synod: ${error.message}`);
+    process.exit(2);
+  }
+  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  process.exit(1);
+});

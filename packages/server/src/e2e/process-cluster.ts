@@ -1,0 +1,139 @@
+// Real `synod start` processes on 127.0.0.1 for end-to-end tests: free ports, temp data dirs,
+// start / SIGKILL / restart of single members, and cleanup.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SYNOD_BIN = fileURLToPath(new URL('../../bin/synod.mjs', import.meta.url));
+/** How long a member gets to report it is serving. */
+const START_TIMEOUT_MS = 20_000;
+
+export interface ProcessMember {
+  readonly name: string;
+  readonly clientUrl: string;
+  readonly peerUrl: string;
+  readonly dataDir: string;
+  process: ChildProcess | undefined;
+  output: string;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export class ProcessCluster {
+  readonly members: ProcessMember[];
+  readonly rootDir: string;
+  private readonly extraFlags: readonly string[];
+
+  private constructor(members: ProcessMember[], rootDir: string, extraFlags: readonly string[]) {
+    this.members = members;
+    this.rootDir = rootDir;
+    this.extraFlags = extraFlags;
+  }
+
+  static async create(size: number, extraFlags: readonly string[] = []): Promise<ProcessCluster> {
+    const rootDir = mkdtempSync(join(tmpdir(), 'synod-e2e-'));
+    const members: ProcessMember[] = [];
+    for (let i = 1; i <= size; i++) {
+      members.push({
+        name: `m${i}`,
+        clientUrl: `http://127.0.0.1:${await freePort()}`,
+        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        dataDir: join(rootDir, `m${i}`),
+        process: undefined,
+        output: '',
+      });
+    }
+    return new ProcessCluster(members, rootDir, extraFlags);
+  }
+
+  get endpoints(): string {
+    return this.members.map((member) => member.clientUrl).join(',');
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.members.map((member) => this.start(member)));
+  }
+
+  /** Starts (or restarts) a member and resolves once it logs that it serves clients. */
+  start(member: ProcessMember): Promise<void> {
+    const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+    const args = [
+      SYNOD_BIN,
+      'start',
+      '--name',
+      member.name,
+      '--data-dir',
+      member.dataDir,
+      '--listen-client-urls',
+      member.clientUrl,
+      '--listen-peer-urls',
+      member.peerUrl,
+      '--initial-cluster',
+      initialCluster,
+      '--log-level',
+      'warn',
+      ...this.extraFlags,
+    ];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    member.process = child;
+    member.output = '';
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${member.name} did not start in ${START_TIMEOUT_MS} ms:\n${member.output}`)),
+        START_TIMEOUT_MS,
+      );
+      const onData = (chunk: Buffer) => {
+        member.output += chunk.toString();
+        if (member.output.includes('serving client requests')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', onData);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (!member.output.includes('serving client requests')) {
+          reject(new Error(`${member.name} exited (${signal ?? code}) before serving:\n${member.output}`));
+        }
+      });
+    });
+  }
+
+  /** SIGKILL: no chance to flush anything that was not already fsynced. */
+  async kill(member: ProcessMember): Promise<void> {
+    const child = member.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    member.process = undefined;
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      this.members.map(async (member) => {
+        const child = member.process;
+        if (!child || child.exitCode !== null) return;
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+    rmSync(this.rootDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,101 @@
+// etcd v3 gRPC services, thin (STYLE §4): decode (done by the codecs), call the KV service,
+// add etcd's response header, map EtcdErrors to gRPC statuses with etcd's exact messages.
+import type { EtcdError, KvWriteRequest, KvWriteResponse, ResponseHeader } from '@synod/state';
+import { ETCD_ERRORS } from '@synod/state';
+import { unary } from '../grpc/methods.js';
+import type { GrpcServer } from '../grpc/server.js';
+import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
+import type { SynodServer } from '../node/synod-server.js';
+import type { KvResult } from './kv-service.js';
+import { ETCD_METHOD_CODECS } from './proto/messages.js';
+
+/** The version etcdctl shows: the etcd API level we serve. */
+export const SERVED_ETCD_VERSION = '3.4.0';
+
+const STATUS_OF: Record<EtcdError['code'], GrpcStatusCode> = {
+  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
+  OutOfRange: GrpcStatus.OUT_OF_RANGE,
+  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
+  NotFound: GrpcStatus.NOT_FOUND,
+  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
+  PermissionDenied: GrpcStatus.PERMISSION_DENIED,
+  Unauthenticated: GrpcStatus.UNAUTHENTICATED,
+  Unavailable: GrpcStatus.UNAVAILABLE,
+  DataLoss: GrpcStatus.DATA_LOSS,
+  Canceled: GrpcStatus.CANCELLED,
+};
+
+function toGrpcError(error: EtcdError): GrpcError {
+  return new GrpcError(STATUS_OF[error.code], error.message);
+}
+
+function unwrap<T>(result: KvResult<T>): { value: T; revision: number } {
+  if (!result.ok) throw toGrpcError(result.error);
+  return { value: result.value, revision: result.revision };
+}
+
+export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): void {
+  const header = (revision: number): ResponseHeader => ({
+    clusterId: server.clusterId,
+    memberId: server.self.id,
+    revision,
+    raftTerm: server.driver.node.raft.term,
+  });
+  const write = async <K extends KvWriteRequest['kind']>(request: Extract<KvWriteRequest, { kind: K }>) => {
+    const { value, revision } = unwrap(await server.kv.write(request));
+    return { response: value as Extract<KvWriteResponse, { kind: K }>, header: header(revision) };
+  };
+  const codecs = ETCD_METHOD_CODECS;
+  grpc.addService('etcdserverpb.KV', {
+    Range: unary(codecs.KV.Range, async (request) => {
+      const { value, revision } = unwrap(await server.kv.range(request));
+      return { ...value, header: header(revision) };
+    }),
+    Put: unary(codecs.KV.Put, async (request) => {
+      const { response, header: responseHeader } = await write({ kind: 'put', request });
+      return { ...response.response, header: responseHeader };
+    }),
+    DeleteRange: unary(codecs.KV.DeleteRange, async (request) => {
+      const { response, header: responseHeader } = await write({ kind: 'deleteRange', request });
+      return { ...response.response, header: responseHeader };
+    }),
+    Txn: unary(codecs.KV.Txn, async (request) => {
+      const { response, header: responseHeader } = await write({ kind: 'txn', request });
+      return { ...response.response, header: responseHeader };
+    }),
+    Compact: unary(codecs.KV.Compact, async (request) => {
+      const { header: responseHeader } = await write({ kind: 'compact', request });
+      return { header: responseHeader };
+    }),
+  });
+  grpc.addService('etcdserverpb.Maintenance', {
+    Status: unary(codecs.Maintenance.Status, async () => {
+      const raft = server.driver.node.raft;
+      const walBytes = server.storage.stats.bytesWritten;
+      return {
+        header: header(server.kv.revision),
+        version: SERVED_ETCD_VERSION,
+        dbSize: walBytes,
+        leader: server.memberIdOfRaftId(raft.lead),
+        raftIndex: raft.log.committed,
+        raftTerm: raft.term,
+        raftAppliedIndex: server.driver.appliedIndex,
+        errors: raft.lead === '' ? [ETCD_ERRORS.noLeader.message] : [],
+        dbSizeInUse: walBytes,
+        isLearner: false,
+      };
+    }),
+  });
+  grpc.addService('etcdserverpb.Cluster', {
+    MemberList: unary(codecs.Cluster.MemberList, async () => ({
+      header: header(server.kv.revision),
+      members: [...server.members.values()].map((member) => ({
+        id: member.id,
+        name: member.name,
+        peerURLs: member.peerUrls,
+        clientURLs: member.clientUrls,
+        isLearner: false,
+      })),
+    })),
+  });
+}

@@ -1,0 +1,193 @@
+// One Synod member: durable storage, peer transport, the Raft driver, the KV service and the
+// etcd v3 gRPC front-end, wired together. Everything protocol-level lives in the pure packages;
+// this is the imperative shell that owns sockets, files and timers.
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConfState } from '@synod/raft';
+import { MvccStore } from '@synod/state';
+import type { ServerConfig } from '../config/server-config.js';
+import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
+import { KvService } from '../etcd-api/kv-service.js';
+import { registerEtcdServices } from '../etcd-api/services.js';
+import { GrpcServer } from '../grpc/server.js';
+import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
+import { RaftDiskStorage } from '../storage/raft-storage.js';
+import { PeerTransport } from '../transport/peer-transport.js';
+import type { Logger } from './logger.js';
+
+/** gRPC receive limit = request limit + etcd's 512 KiB allowance for framing and metadata. */
+const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** Writes waiting for their entry to apply, per member. */
+const MAX_PENDING_WRITES = 10_000;
+
+export interface MemberInfo {
+  readonly name: string;
+  readonly id: bigint;
+  readonly raftId: string;
+  readonly peerUrls: readonly string[];
+  readonly clientUrls: readonly string[];
+}
+
+/** Written once on first boot; afterwards the data directory, not the flags, says who we are. */
+interface MemberFile {
+  readonly name: string;
+  readonly memberId: string;
+  readonly clusterId: string;
+  readonly members: readonly { name: string; memberId: string; peerUrls: readonly string[] }[];
+}
+
+export class SynodServer {
+  readonly config: ServerConfig;
+  readonly self: MemberInfo;
+  readonly clusterId: bigint;
+  readonly members: ReadonlyMap<string, MemberInfo>;
+  readonly storage: RaftDiskStorage;
+  readonly transport: PeerTransport;
+  readonly driver: RaftDriver;
+  readonly kv: KvService;
+  readonly grpc: GrpcServer;
+  private readonly logger: Logger;
+
+  private constructor(parts: {
+    config: ServerConfig;
+    self: MemberInfo;
+    clusterId: bigint;
+    members: Map<string, MemberInfo>;
+    storage: RaftDiskStorage;
+    logger: Logger;
+  }) {
+    this.config = parts.config;
+    this.self = parts.self;
+    this.clusterId = parts.clusterId;
+    this.members = parts.members;
+    this.storage = parts.storage;
+    this.logger = parts.logger;
+    const electionTicks = Math.max(
+      5,
+      Math.round(parts.config.electionTimeoutMs / parts.config.heartbeatIntervalMs),
+    );
+    this.kv = new KvService({
+      nodeId: this.self.raftId,
+      driver: () => this.driver,
+      createStore: (snapshot) =>
+        snapshot
+          ? MvccStore.restore(snapshot, { maxTxnOps: parts.config.maxTxnOps })
+          : new MvccStore({ maxTxnOps: parts.config.maxTxnOps }),
+      // etcd: 5 s plus two election timeouts.
+      requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
+      maxPendingWrites: MAX_PENDING_WRITES,
+    });
+    this.driver = new RaftDriver({
+      nodeId: this.self.raftId,
+      raft: { random: { next: Math.random }, electionTicks, heartbeatTicks: 1 },
+      storage: this.storage,
+      stateMachine: this.kv,
+      send: (messages) => this.transport.send([...messages]),
+      logger: this.logger,
+      tickMs: parts.config.heartbeatIntervalMs,
+      snapshotEveryEntries: parts.config.snapshotCount,
+      entriesKeptAfterSnapshot: Math.min(
+        DEFAULT_DRIVER_TIMING.entriesKeptAfterSnapshot,
+        parts.config.snapshotCount,
+      ),
+    });
+    const listen = parts.config.listenPeerUrls[0]!;
+    const peers = new Map<string, { host: string; port: number }>();
+    for (const member of this.members.values()) {
+      if (member.raftId === this.self.raftId) continue;
+      const url = new URL(member.peerUrls[0]!);
+      peers.set(member.raftId, { host: url.hostname, port: Number(url.port) });
+    }
+    this.transport = new PeerTransport({
+      nodeId: this.self.raftId,
+      clusterId: this.clusterId.toString(16),
+      listen: { host: listen.host, port: listen.port },
+      peers,
+      onMessages: (_from, messages) => this.driver.receive(messages),
+      logger: this.logger,
+    });
+    this.grpc = new GrpcServer({
+      logger: this.logger,
+      maxReceiveMessageBytes: parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+    });
+    registerEtcdServices(this.grpc, this);
+  }
+
+  static async start(config: ServerConfig, logger: Logger): Promise<SynodServer> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const identity = loadOrCreateIdentity(config);
+    const storage = await RaftDiskStorage.open(config.dataDir, { logger });
+    if (storage.isEmpty()) {
+      const voters = [...identity.members.values()].map((member) => member.raftId).sort();
+      const confState: ConfState = {
+        voters,
+        votersOutgoing: [],
+        learners: [],
+        learnersNext: [],
+        autoLeave: false,
+      };
+      await storage.bootstrap(confState);
+      logger.info({ voters }, 'bootstrapped a new member');
+    }
+    const server = new SynodServer({ config, ...identity, storage, logger });
+    await server.transport.start();
+    server.driver.start();
+    const client = config.listenClientUrls[0]!;
+    await server.grpc.listen(client.host, client.port);
+    return server;
+  }
+
+  /** Raft id (hex) → etcd member id. */
+  memberIdOfRaftId(raftId: string): bigint {
+    return raftId === '' ? 0n : BigInt(`0x${raftId}`);
+  }
+
+  async stop(): Promise<void> {
+    await this.grpc.close();
+    this.kv.close();
+    this.driver.stop();
+    await this.transport.stop();
+    await this.storage.close();
+  }
+}
+
+function loadOrCreateIdentity(config: ServerConfig): {
+  self: MemberInfo;
+  clusterId: bigint;
+  members: Map<string, MemberInfo>;
+} {
+  const path = join(config.dataDir, 'member.json');
+  let file: MemberFile;
+  if (existsSync(path)) {
+    file = JSON.parse(readFileSync(path, 'utf8')) as MemberFile;
+    if (file.name !== config.name) {
+      throw new Error(
+        `${path} belongs to member "${file.name}", not "${config.name}": use --name ${file.name} or another --data-dir`,
+      );
+    }
+  } else {
+    const members = config.initialCluster.map((member) => ({
+      name: member.name,
+      memberId: memberIdOf(member.peerUrls, config.initialClusterToken).toString(16),
+      peerUrls: member.peerUrls,
+    }));
+    const self = members.find((member) => member.name === config.name)!;
+    const clusterId = clusterIdOf(members.map((member) => BigInt(`0x${member.memberId}`))).toString(16);
+    file = { name: config.name, memberId: self.memberId, clusterId, members };
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  }
+  const members = new Map<string, MemberInfo>();
+  for (const member of file.members) {
+    const id = BigInt(`0x${member.memberId}`);
+    const clientUrls = member.name === config.name ? config.advertiseClientUrls : [];
+    members.set(member.name, {
+      name: member.name,
+      id,
+      raftId: raftIdOf(id),
+      peerUrls: member.peerUrls,
+      clientUrls,
+    });
+  }
+  return { self: members.get(file.name)!, clusterId: BigInt(`0x${file.clusterId}`), members };
+}
