@@ -107,18 +107,24 @@ export class ReferenceModel {
     return (request.ignoreValue || request.ignoreLease) && missing ? ETCD_ERRORS.keyNotFound : undefined;
   }
 
+  /** Puts on the branches taken are checked before ranges, whatever their order (as etcd). */
   private txnRefusal(txn: TxnRequest): EtcdError | undefined {
-    for (const op of this.holds(txn.compare) ? txn.success : txn.failure) {
-      let error: EtcdError | undefined;
-      if (op.kind === 'put') error = this.putRefusal(op.request);
-      else if (op.kind === 'txn') error = this.txnRefusal(op.request);
-      else if (op.kind === 'range' && op.request.revision !== 0) {
-        if (op.request.revision > this.revision) error = ETCD_ERRORS.futureRevision;
-        else if (op.request.revision < this.compacted) error = ETCD_ERRORS.compacted;
-      }
+    const ops = this.opsOnPath(txn);
+    for (const op of ops) {
+      const error = op.kind === 'put' ? this.putRefusal(op.request) : undefined;
       if (error !== undefined) return error;
     }
+    for (const op of ops) {
+      if (op.kind !== 'range' || op.request.revision === 0) continue;
+      if (op.request.revision > this.revision) return ETCD_ERRORS.futureRevision;
+      if (op.request.revision < this.compacted) return ETCD_ERRORS.compacted;
+    }
     return undefined;
+  }
+
+  private opsOnPath(txn: TxnRequest): RequestOp[] {
+    const ops = this.holds(txn.compare) ? txn.success : txn.failure;
+    return ops.flatMap((op) => (op.kind === 'txn' ? this.opsOnPath(op.request) : [op]));
   }
 
   /** Compares read the store before the request: pending changes sit at revision + 1. */

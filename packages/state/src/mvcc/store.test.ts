@@ -644,6 +644,15 @@ describe('txn validation (etcd v3rpc checkTxnRequest and checkIntervals, before 
     assert.equal(read?.kind === 'range' && text(read.response.kvs[0]!.value), '1');
   });
 
+  test('puts on the branch taken are checked before ranges, whatever their order (etcd checks in two passes)', () => {
+    const store = storeWith(write.put('a', '1'));
+    assertRejected(
+      store,
+      write.txn([], [op.range('a', '', { revision: 9 }), op.put('missing', '', { ignoreLease: true })]),
+      ETCD_ERRORS.keyNotFound,
+    );
+  });
+
   test('txns nested deeper than the nesting bound are refused as too many operations', () => {
     let nested: RequestOp = op.put('deep', 'v');
     for (let depth = 0; depth < 64; depth++) nested = op.txn([], [nested]);

@@ -194,15 +194,21 @@ export class MvccStore {
   }
 
   private applyPut(request: PutRequest): AppliedWrite | { error: EtcdError } {
-    if ((request.ignoreValue || request.ignoreLease) && this.latest(request.key) === undefined) {
-      return { error: ETCD_ERRORS.keyNotFound };
-    }
+    const missing = this.checkTxnPut(request);
+    if (missing !== undefined) return { error: missing };
     return this.commit((write) => ({ kind: 'put', response: this.put(write, request) }));
   }
 
   private applyTxn(request: TxnRequest): AppliedWrite | { error: EtcdError } {
     const path = compareToPath(this.view, request, this.revision);
-    const failed = findOnPath(request, new TxnPathCursor(path), (op) => this.checkTxnOp(op));
+    // etcd checks every put on the path first, then every range (txn.go checkRequests, twice).
+    const failed =
+      findOnPath(request, new TxnPathCursor(path), (op) =>
+        op.kind === 'put' ? this.checkTxnPut(op.request) : undefined,
+      ) ??
+      findOnPath(request, new TxnPathCursor(path), (op) =>
+        op.kind === 'range' ? this.checkTxnRange(op.request) : undefined,
+      );
     if (failed !== undefined) return { error: failed };
     return this.commit((write) => {
       const cursor = new TxnPathCursor(path);
@@ -212,18 +218,17 @@ export class MvccStore {
     });
   }
 
-  /** etcd's checks of a txn's ops against the store before the txn writes (txn.go checkRequests). */
-  private checkTxnOp(op: Exclude<RequestOp, { kind: 'txn' }>): EtcdError | undefined {
-    if (op.kind === 'put') {
-      const { ignoreValue, ignoreLease, key } = op.request;
-      if ((ignoreValue || ignoreLease) && this.latest(key) === undefined) return ETCD_ERRORS.keyNotFound;
-    } else if (op.kind === 'range') {
-      const { revision } = op.request;
-      // Unlike a plain Range, a negative revision below the compaction point is refused here, as etcd does.
-      if (revision === 0) return undefined;
-      if (revision > this.revision) return ETCD_ERRORS.futureRevision;
-      if (revision < this.compacted) return ETCD_ERRORS.compacted;
-    }
+  /** A put that keeps the value or lease needs the key, as it was before the txn. */
+  private checkTxnPut(request: PutRequest): EtcdError | undefined {
+    const keeps = request.ignoreValue || request.ignoreLease;
+    return keeps && this.latest(request.key) === undefined ? ETCD_ERRORS.keyNotFound : undefined;
+  }
+
+  /** Unlike a plain Range, a negative revision below the compaction point is refused here, as etcd does. */
+  private checkTxnRange(request: RangeRequest): EtcdError | undefined {
+    if (request.revision === 0) return undefined;
+    if (request.revision > this.revision) return ETCD_ERRORS.futureRevision;
+    if (request.revision < this.compacted) return ETCD_ERRORS.compacted;
     return undefined;
   }
 
