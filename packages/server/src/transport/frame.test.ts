@@ -156,3 +156,22 @@ test('a frame type not accepted yet is refused until the decoder accepts it', ()
   next.accept(['raft-batch']);
   assert.equal(feed(next, [batchFrame]).frames.length, 1);
 });
+
+test('random bytes, alone or behind a valid header prefix, yield frames or a FrameError and never throw', () => {
+  const validPrefix = batchFrame.subarray(0, 8); // magic, version, type, reserved
+  fc.assert(
+    fc.property(
+      fc.boolean(),
+      fc.uint8Array({ maxLength: 200 }),
+      fc.array(fc.nat(), { maxLength: 5 }),
+      (prefixed, tail, cuts) => {
+        const bytes = prefixed ? Buffer.concat([validPrefix, tail]) : Buffer.from(tail);
+        const decoder = new FrameDecoder({ accept: ALL_TYPES, raftBatchBytesMax: 1024 });
+        const result = feed(decoder, splitAt(bytes, cuts));
+        assert.ok(result.error === undefined || result.error.name === 'FrameError');
+        assert.ok(decoder.bufferedBytes <= FRAME_HEADER_BYTES + 1024);
+      },
+    ),
+    { seed: SEED, numRuns: 2_000 },
+  );
+});

@@ -308,6 +308,10 @@ export class PeerLink {
     const delayMs = this.context.backoff(this.attempt, this.previousDelayMs, this.context.random);
     this.previousDelayMs = delayMs;
     this.state = 'waiting';
+    this.context.logger.debug(
+      { peer: this.nodeId, attempt: this.attempt, delayMs },
+      'reconnecting to peer after a delay',
+    );
     this.reconnectTimer = setTimeout(() => this.connectNow(), delayMs);
     this.reconnectTimer.unref();
   }

@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import { describe, test } from 'node:test';
+import tls from 'node:tls';
 import type { Message } from '@synod/raft';
 import { encodeRaftBatch } from './codec.js';
 import { FRAME_HEADER_BYTES, FRAME_PAYLOAD_BYTES_MAX, sealFrame } from './frame.js';
@@ -10,12 +16,14 @@ import {
   HOST,
   helloAnswer,
   rawPeer,
+  seededRandom,
   startCluster,
   startNode,
   stopAll,
   type TestNode,
   waitFor,
 } from './transport.fixture.js';
+import type { PeerEndpoint } from './transport-options.js';
 import { ByteWriter } from './wire-bytes.js';
 
 /** Messages of `oneOfEveryType` re-addressed from `from` to `to`. */
@@ -188,6 +196,34 @@ describe('connections', () => {
     assert.ok(
       a.logger.entries.some((entry) => String(entry.object.reason).startsWith('no pong within 50 ms')),
     );
+  });
+
+  test('reconnect delays grow exponentially up to the cap, with full jitter from the injected random source', async (t) => {
+    const port = await freePort();
+    const draws: number[] = [];
+    const random = seededRandom(42);
+    const a = await startNode('a', {
+      peers: new Map([['b', { host: HOST, port }]]),
+      limits: { reconnectDelayInitialMs: 1, reconnectDelayMaxMs: 8 },
+      random: {
+        next: () => {
+          const draw = random.next();
+          draws.push(draw);
+          return draw;
+        },
+      },
+    });
+    t.after(() => a.transport.stop());
+    const delays = () =>
+      a.logger.entries.filter((entry) => entry.message === 'reconnecting to peer after a delay');
+    await waitFor(() => delays().length >= 6, 'six failed attempts');
+    delays()
+      .slice(0, 6)
+      .forEach((entry, i) => {
+        const ceilingMs = Math.min(8, 2 ** i); // 1, 2, 4, 8, 8, 8
+        assert.equal(entry.object.attempt, i + 1);
+        assert.equal(entry.object.delayMs, draws[i]! * ceilingMs);
+      });
   });
 
   test('round-trip time is measured by pings', async (t) => {
@@ -382,3 +418,51 @@ describe('membership and fault injection', () => {
     );
   });
 });
+
+describe('TLS', () => {
+  test('with TLS factories injected, peers authenticate each other and exchange messages', async (t) => {
+    const credentials = await selfSignedCertificate();
+    if (credentials === undefined) {
+      t.skip('openssl is not available to make a certificate');
+      return;
+    }
+    const { key, cert } = credentials;
+    const tlsOptions = {
+      connect: (peer: PeerEndpoint) => tls.connect({ host: peer.host, port: peer.port, key, cert, ca: cert }),
+      server: (onConnection: (socket: Duplex) => void) =>
+        tls.createServer({ key, cert, ca: cert, requestCert: true, rejectUnauthorized: true }, onConnection),
+    };
+    const nodes = await startCluster(['a', 'b'], tlsOptions);
+    t.after(() => stopAll(nodes));
+    const [a, b] = nodes as [TestNode, TestNode];
+    a.transport.send(everyTypeBetween('a', 'b'));
+    await waitFor(() => b.received.length === 14, 'messages over TLS');
+    assert.deepEqual(
+      b.received.map((entry) => entry.message),
+      everyTypeBetween('a', 'b'),
+    );
+    // A plain TCP client cannot even get its hello through.
+    const plain = await rawPeer(b.port, { nodeId: 'a' });
+    await plain.closed;
+    assert.equal(helloAnswer(plain), undefined);
+  });
+});
+
+async function selfSignedCertificate(): Promise<{ key: Buffer; cert: Buffer } | undefined> {
+  const directory = await mkdtemp(path.join(os.tmpdir(), 'synod-transport-tls-'));
+  try {
+    const keyPath = path.join(directory, 'key.pem');
+    const certPath = path.join(directory, 'cert.pem');
+    const request = ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+    const subject = ['-days', '1', '-subj', '/CN=synod-test', '-addext', 'subjectAltName=IP:127.0.0.1'];
+    execFileSync('openssl', [...request, ...subject, '-keyout', keyPath, '-out', certPath], {
+      stdio: 'ignore',
+    });
+    return { key: await readFile(keyPath), cert: await readFile(certPath) };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // no openssl binary
+    throw error;
+  } finally {
+    await rm(directory, { recursive: true, force: true });
+  }
+}
