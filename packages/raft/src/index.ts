@@ -1,5 +1,6 @@
 export type { Mutation, RaftConfig, RandomSource, ReadMode } from './config.js';
 export { DEFAULT_RAFT_CONFIG, resolveConfig } from './config.js';
+export { InMemoryCluster, seededRandom } from './in-memory-cluster.js';
 export type { ProposeResult, ReadIndexResult } from './leader.js';
 export { Raft } from './leader.js';
 export {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfState, Message } from '@synod/raft';
+import { seededRandom } from '@synod/raft';
 import type { PutRequest, RangeRequest } from '@synod/state';
 import { MvccStore } from '@synod/state';
 import { DelayedMemoryStorage, waitFor } from '../raft-driver/driver.fixture.js';
@@ -52,7 +53,6 @@ function startCluster(ids: string[]) {
   const services = new Map<string, KvService>();
   let seed = 11;
   for (const id of ids) {
-    let state = seed++;
     const service: KvService = new KvService({
       nodeId: id,
       driver: () => driver,
@@ -62,7 +62,7 @@ function startCluster(ids: string[]) {
     });
     const driver: RaftDriver = new RaftDriver({
       nodeId: id,
-      raft: { random: { next: () => (state = (state * 48271) % 2147483647) / 2147483647 } },
+      raft: { random: seededRandom(seed++) },
       storage: new DelayedMemoryStorage(confState),
       stateMachine: service,
       send: (messages: readonly Message[]) => {

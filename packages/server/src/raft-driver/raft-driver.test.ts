@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfState, Entry, Message, Snapshot } from '@synod/raft';
+import { seededRandom } from '@synod/raft';
 import { DelayedMemoryStorage, waitFor } from './driver.fixture.js';
 import type { StateMachine } from './raft-driver.js';
 import { RaftDriver } from './raft-driver.js';
@@ -37,11 +38,10 @@ function startCluster(ids: string[]) {
   let seed = 1;
   for (const id of ids) {
     const machine = new ListStateMachine();
-    let state = seed++;
     const driver = new RaftDriver({
       nodeId: id,
       raft: {
-        random: { next: () => (state = (state * 48271) % 2147483647) / 2147483647 },
+        random: seededRandom(seed++),
         electionTicks: 10,
       },
       storage: new DelayedMemoryStorage(confState),
@@ -58,7 +58,13 @@ function startCluster(ids: string[]) {
     machines.set(id, machine);
   }
   for (const driver of drivers.values()) driver.start();
-  return { drivers, machines, stop: () => drivers.forEach((driver) => driver.stop()) };
+  return {
+    drivers,
+    machines,
+    stop: () => {
+      for (const driver of drivers.values()) driver.stop();
+    },
+  };
 }
 
 describe('RaftDriver', () => {
