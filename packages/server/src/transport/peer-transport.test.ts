@@ -167,13 +167,15 @@ describe('connections', () => {
       await b.close();
     });
     await waitFor(() => a.transport.stats().peers.get('b')!.connected, 'connection');
-    for (let i = 0; i < 200; i++) a.transport.send([append('a', 'b', 1 + i * 16, 16, 4096)]); // ~13 MiB
+    // 64 MiB in all (one message object sent repeatedly): far more than socket buffers hold.
+    const message = append('a', 'b', 1, 16, 4096);
+    for (let i = 0; i < 1_000; i++) a.transport.send([message]);
     await waitFor(() => a.transport.stats().peers.get('b')!.droppedMessages > 0, 'drops under back-pressure');
     assert.ok(a.transport.stats().peers.get('b')!.queuedBytes <= 2 * 1024 * 1024);
     for (const socket of b.sockets) socket.resume();
     await waitFor(() => a.transport.stats().peers.get('b')!.queuedMessages === 0, 'queue drained');
     const drained = a.transport.stats().peers.get('b')!;
-    assert.equal(drained.sentMessages + drained.droppedMessages, 200);
+    assert.equal(drained.sentMessages + drained.droppedMessages, 1_000);
     await waitFor(() => b.bytesReceived >= drained.sentBytes, 'everything written arrives');
   });
 
