@@ -63,14 +63,22 @@ describe('message deframer', () => {
   });
 
   test('a message split across chunks is reassembled into a buffer of exactly its length', () => {
-    const frame = frameMessage(Buffer.alloc(1000, 7));
+    const frame = frameMessage(Buffer.alloc(100_000, 7));
     const seen: Uint8Array[] = [];
-    const deframer = new MessageDeframer(MAX_BYTES, (message) => seen.push(message));
+    const deframer = new MessageDeframer(1 << 20, (message) => seen.push(message));
     deframer.push(frame.subarray(0, 3));
     deframer.push(frame.subarray(3, 500));
     deframer.push(frame.subarray(500));
     assert.equal(seen.length, 1);
-    assert.equal(seen[0]!.buffer.byteLength, 1000);
+    assert.equal(seen[0]!.buffer.byteLength, 100_000);
+  });
+
+  test('a prefix claiming a large message costs memory only as its bytes arrive', () => {
+    const deframer = new MessageDeframer(1 << 30, () => {});
+    deframer.push(prefix(0, 1 << 30));
+    deframer.push(new Uint8Array(10));
+    const buffered = (deframer as unknown as { body: Uint8Array }).body.byteLength;
+    assert.ok(buffered <= 16 * 1024, `${buffered} bytes allocated for 10 received`);
   });
 
   test('a length over the limit fails as soon as the prefix arrives, before any body is buffered', () => {

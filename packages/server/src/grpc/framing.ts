@@ -9,6 +9,8 @@ export const MESSAGE_PREFIX_BYTES = 5;
 /** The largest length a 4-byte prefix can state. */
 export const MESSAGE_LENGTH_LIMIT_BYTES = 0xffff_ffff;
 
+/** First buffer for a message split across chunks (one HTTP/2 frame at the default frame size). */
+const REASSEMBLY_INITIAL_BYTES = 16 * 1024;
 const FLAG_UNCOMPRESSED = 0;
 const FLAG_COMPRESSED = 1;
 const EMPTY_MESSAGE = new Uint8Array(0);
@@ -34,8 +36,10 @@ export class MessageDeframer {
   /** The prefix of the next message when it arrives split across chunks. */
   private readonly prefix = new Uint8Array(MESSAGE_PREFIX_BYTES);
   private prefixFilled = 0;
-  /** The message being reassembled across chunks, undefined between messages. */
-  private body: Uint8Array | undefined;
+  /** Length of the message being reassembled across chunks; -1 between messages. */
+  private bodyLength = -1;
+  /** Its bytes so far, at the start of a buffer of at most bodyLength bytes. */
+  private body: Uint8Array = new Uint8Array(0);
   private bodyFilled = 0;
   private failure: DeframeFailure | undefined;
 
@@ -56,7 +60,7 @@ export class MessageDeframer {
     if (this.failure !== undefined) return this.failure;
     let offset = 0;
     while (offset < chunk.length) {
-      if (this.body !== undefined) {
+      if (this.bodyLength >= 0) {
         offset = this.fillBody(chunk, offset);
         continue;
       }
@@ -76,8 +80,8 @@ export class MessageDeframer {
   /** Called at end of stream: a failure if the stream stopped inside a message. */
   finish(): DeframeFailure | undefined {
     if (this.failure !== undefined) return this.failure;
-    if (this.body !== undefined) {
-      return { kind: 'truncated', receivedBytes: this.bodyFilled, expectedBytes: this.body.length };
+    if (this.bodyLength >= 0) {
+      return { kind: 'truncated', receivedBytes: this.bodyFilled, expectedBytes: this.bodyLength };
     }
     if (this.prefixFilled > 0) {
       return { kind: 'truncated', receivedBytes: this.prefixFilled, expectedBytes: MESSAGE_PREFIX_BYTES };
@@ -123,18 +127,26 @@ export class MessageDeframer {
       this.onMessage(chunk.subarray(offset, offset + length));
       return offset + length;
     }
-    this.body = new Uint8Array(length);
+    this.bodyLength = length;
+    this.body = new Uint8Array(Math.min(length, REASSEMBLY_INITIAL_BYTES));
     this.bodyFilled = 0;
     return offset;
   }
 
   private fillBody(chunk: Uint8Array, offset: number): number {
-    const body = this.body!;
-    const take = Math.min(body.length - this.bodyFilled, chunk.length - offset);
-    body.set(chunk.subarray(offset, offset + take), this.bodyFilled);
-    this.bodyFilled += take;
-    if (this.bodyFilled === body.length) {
-      this.body = undefined;
+    const take = Math.min(this.bodyLength - this.bodyFilled, chunk.length - offset);
+    const needed = this.bodyFilled + take;
+    if (needed > this.body.length) {
+      const grown = new Uint8Array(Math.min(this.bodyLength, Math.max(needed, this.body.length * 2)));
+      grown.set(this.body.subarray(0, this.bodyFilled));
+      this.body = grown;
+    }
+    this.body.set(chunk.subarray(offset, offset + take), this.bodyFilled);
+    this.bodyFilled = needed;
+    if (needed === this.bodyLength) {
+      const body = this.body;
+      this.bodyLength = -1;
+      this.body = new Uint8Array(0);
       this.bodyFilled = 0;
       this.onMessage(body);
     }

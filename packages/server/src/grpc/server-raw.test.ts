@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import { frameMessage } from './framing.js';
 import { bidiStreaming, type MethodCodec, serverStreaming, unary } from './methods.js';
 import { GrpcServer } from './server.js';
-import { decodeGrpcMessage, GrpcStatus } from './status.js';
+import { decodeGrpcMessage, GrpcError, GrpcStatus } from './status.js';
 
 const MAX_RECEIVE_BYTES = 1024;
 const textCodec: MethodCodec<string, string> = {
@@ -84,6 +84,10 @@ describe('gRPC server with malformed requests on a raw HTTP/2 connection', () =>
   let session: ClientHttp2Session;
   let release: () => void = () => {};
   let floodSent = 0;
+  let onAborted: (reason: unknown) => void = () => {};
+  const aborted = new Promise<unknown>((resolve) => {
+    onAborted = resolve;
+  });
 
   before(async () => {
     server.addService('raw.Echo', {
@@ -101,6 +105,11 @@ describe('gRPC server with malformed requests on a raw HTTP/2 connection', () =>
           if (request === 'bye') return;
           await call.send(request);
         }
+      }),
+      WaitForAbort: unary(textCodec, async (_request, context) => {
+        await new Promise<void>((resolve) => context.signal.addEventListener('abort', () => resolve()));
+        onAborted(context.signal.reason);
+        return 'too late';
       }),
       Hold: serverStreaming(textCodec, async (_request, call) => {
         await call.send('held');
@@ -257,6 +266,18 @@ describe('gRPC server with malformed requests on a raw HTTP/2 connection', () =>
     stream.resume();
     assert.equal((await trailers)['grpc-status'], '0');
     assert.equal(received, messages * (5 + messageBytes));
+  });
+
+  test('an expired deadline ends the call with DEADLINE_EXCEEDED and aborts the handler’s signal', async () => {
+    const outcome = await rawCall(session, [frameMessage(Buffer.from(''))], {
+      ':path': '/raw.Echo/WaitForAbort',
+      'grpc-timeout': '20m',
+    });
+    assert.equal(outcome.status, GrpcStatus.DEADLINE_EXCEEDED);
+    const reason = await aborted;
+    assert.ok(reason instanceof GrpcError);
+    assert.equal(reason.code, GrpcStatus.DEADLINE_EXCEEDED);
+    await assertStillServing();
   });
 
   test('a stream reset by the client ends its call, and the connection keeps serving', async () => {

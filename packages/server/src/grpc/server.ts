@@ -23,8 +23,12 @@ export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 1_572_864 + 524_288;
 export const DEFAULT_MAX_SEND_MESSAGE_BYTES = 2 ** 31 - 1;
 /** Response bytes one call may leave unsent before a send fails it (a handler that does not await send). */
 export const DEFAULT_SEND_BUFFER_BYTES_MAX = 16 * 1024 * 1024;
-/** Concurrent calls per client connection (etcd leaves this unbounded; we bound it). */
-export const DEFAULT_MAX_CONCURRENT_STREAMS = 10_000;
+/**
+ * Concurrent calls per client connection. etcd leaves this unbounded; we bound it, since it also
+ * bounds what one connection can make the server buffer (calls × maxReceiveMessageBytes). etcd
+ * clients multiplex watches onto few streams, so this is far above what they open.
+ */
+export const DEFAULT_MAX_CONCURRENT_STREAMS = 1_000;
 /** How long `close()` lets in-flight calls finish before cancelling them. */
 export const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** After cancelling calls at shutdown, how long their statuses get to reach clients before sockets are cut. */

@@ -18,6 +18,7 @@ import type {
 } from '@synod/state';
 import fc from 'fast-check';
 import protobuf from 'protobufjs';
+import { GrpcError, GrpcStatus } from '../../grpc/status.js';
 import * as codec from './messages.js';
 import type { Member } from './types.js';
 import { ProtoDecodeError, UnknownEnumValueError } from './wire.js';
@@ -652,6 +653,20 @@ describe('etcd message codecs', () => {
         error.field === 'RangeRequest.sort_order' &&
         error.value === 7,
     );
+  });
+
+  test('the server codecs answer an unknown sort option as etcd does, in a Range and inside a Txn', () => {
+    const isInvalidSortOption = (error: unknown): boolean =>
+      error instanceof GrpcError &&
+      error.code === GrpcStatus.INVALID_ARGUMENT &&
+      error.message === 'etcdserver: invalid sort option';
+    const badRange = [0x30, 0x09];
+    assert.throws(
+      () => codec.ETCD_METHOD_CODECS.KV.Range.decode(new Uint8Array(badRange)),
+      isInvalidSortOption,
+    );
+    const txn = new Uint8Array([0x12, 0x04, 0x0a, 0x02, ...badRange]);
+    assert.throws(() => codec.ETCD_METHOD_CODECS.KV.Txn.decode(txn), isInvalidSortOption);
   });
 
   test('a RequestOp holding no operation is refused', () => {

@@ -20,6 +20,8 @@ import type {
   SortTarget,
   TxnRequest,
 } from '@synod/state';
+import { ETCD_ERRORS } from '@synod/state';
+import { GrpcError, GrpcStatus } from '../../grpc/status.js';
 import type {
   CompactionResponse,
   DeleteRangeResponseMessage,
@@ -876,13 +878,30 @@ export const encodeMemberListResponse = encodeWith<MemberListResponse>((writer, 
   for (const member of response.members) writeEmbedded(writer, 2, () => writeMemberFields(writer, member));
 });
 
+/**
+ * etcd decodes an unknown sort order or target (proto3 enums are open) and then refuses it with its
+ * own message (checkRangeRequest, also for ranges inside a Txn); clients see that, not a decode error.
+ */
+function withEtcdSortOptionError<T>(decode: (bytes: Uint8Array) => T): (bytes: Uint8Array) => T {
+  return (bytes) => {
+    try {
+      return decode(bytes);
+    } catch (error) {
+      if (error instanceof UnknownEnumValueError && error.field.startsWith('RangeRequest.sort_')) {
+        throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, ETCD_ERRORS.invalidSortOption.message);
+      }
+      throw error;
+    }
+  };
+}
+
 /** The codecs of the etcd methods served so far, in the shape `unary()` takes. */
 export const ETCD_METHOD_CODECS = {
   KV: {
-    Range: { decode: decodeRangeRequest, encode: encodeRangeResponse },
+    Range: { decode: withEtcdSortOptionError(decodeRangeRequest), encode: encodeRangeResponse },
     Put: { decode: decodePutRequest, encode: encodePutResponse },
     DeleteRange: { decode: decodeDeleteRangeRequest, encode: encodeDeleteRangeResponse },
-    Txn: { decode: decodeTxnRequest, encode: encodeTxnResponse },
+    Txn: { decode: withEtcdSortOptionError(decodeTxnRequest), encode: encodeTxnResponse },
     Compact: { decode: decodeCompactionRequest, encode: encodeCompactionResponse },
   },
   Maintenance: {
