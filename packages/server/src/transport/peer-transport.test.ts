@@ -411,6 +411,32 @@ describe('membership and fault injection', () => {
     assert.equal(ticksFrom(a, 'b').length, 0);
   });
 
+  test('updatePeers follows a peer to its new address', async (t) => {
+    const nodes = await startCluster(['a', 'b']);
+    const [a, b] = nodes as [TestNode, TestNode];
+    t.after(() => a.transport.stop());
+    await waitFor(() => a.transport.stats().peers.get('b')!.connected, 'first connection');
+    await b.transport.stop();
+    const moved = await startNode('b', { peers: new Map([['a', { host: HOST, port: a.port }]]) });
+    t.after(() => moved.transport.stop());
+    assert.notEqual(moved.port, b.port);
+    a.transport.updatePeers(new Map([['b', { host: HOST, port: moved.port }]]));
+    await waitFor(() => a.transport.stats().peers.get('b')!.connected, 'connection to the new address');
+    a.transport.send([heartbeat('a', 'b', 'g', 1)]);
+    await waitFor(() => moved.received.length === 1, 'heartbeat at the new address');
+  });
+
+  test('inbound connections beyond the limit are refused with a logged reason', async (t) => {
+    const b = await startNode('b', { limits: { inboundConnectionsMax: 2 } });
+    t.after(() => b.transport.stop());
+    const held = [await rawPeer(b.port), await rawPeer(b.port)];
+    await waitFor(() => b.transport.stats().inboundConnections === 2, 'two connections held');
+    const third = await rawPeer(b.port);
+    await third.closed;
+    assert.ok(b.logger.entries.some((entry) => entry.message.startsWith('refusing inbound peer connection')));
+    for (const peer of held) peer.socket.destroy();
+  });
+
   test('a message from another node is a bug in the caller and throws', async (t) => {
     const nodes = await startCluster(['a', 'b']);
     t.after(() => stopAll(nodes));
