@@ -14,7 +14,6 @@ export {
   READ_CONTEXT_BYTES_MAX,
   STRINGS_PER_BATCH_MAX,
 } from './codec.js';
-export { crc32c } from './crc32c.js';
 export {
   encodeFrame,
   FRAME_HEADER_BYTES,

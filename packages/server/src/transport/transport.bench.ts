@@ -4,7 +4,7 @@
 //
 //   node --import tsx packages/server/src/transport/transport.bench.ts
 import type { Message } from '@synod/raft';
-import { crc32c } from './crc32c.js';
+import { crc32c } from '../storage/crc32c.js';
 import { append, heartbeat } from './messages.fixture.js';
 import { PeerTransport } from './peer-transport.js';
 import type { TransportLogger } from './transport-options.js';
