@@ -4,6 +4,8 @@
 /** Bytes a writer starts with; it doubles as needed. */
 const WRITER_INITIAL_BYTES = 4096;
 const VARINT_BYTES_MAX = 8; // 7 bits a byte covers 2^56 > Number.MAX_SAFE_INTEGER
+/** Up to this length, bytes are copied one by one rather than with TypedArray.set. */
+const SMALL_COPY_BYTES = 64;
 
 export class ByteWriter {
   private buffer: Uint8Array;
@@ -54,13 +56,20 @@ export class ByteWriter {
 
   int64(value: bigint): void {
     this.reserve(8);
-    this.view.setBigInt64(this.length, BigInt.asIntN(64, value), true);
+    // Most leases are 0: skip the bigint conversion (the buffer may hold old bytes after clear()).
+    if (value === 0n) this.buffer.fill(0, this.length, this.length + 8);
+    else this.view.setBigInt64(this.length, BigInt.asIntN(64, value), true);
     this.length += 8;
   }
 
   raw(bytes: Uint8Array): void {
     this.reserve(bytes.length);
-    this.buffer.set(bytes, this.length);
+    if (bytes.length <= SMALL_COPY_BYTES) {
+      // A loop beats TypedArray.set for the short keys and values most records hold.
+      for (let i = 0; i < bytes.length; i++) this.buffer[this.length + i] = bytes[i]!;
+    } else {
+      this.buffer.set(bytes, this.length);
+    }
     this.length += bytes.length;
   }
 
@@ -89,9 +98,10 @@ export class ByteReader {
   private readonly view: DataView;
   private position = 0;
 
+  /** Reads a copy of `bytes` as a plain Uint8Array, so raw() can hand out independent slices. */
   constructor(bytes: Uint8Array) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.bytes = new Uint8Array(bytes);
+    this.view = new DataView(this.bytes.buffer);
   }
 
   get offset(): number {
@@ -139,7 +149,7 @@ export class ByteReader {
   /** A copy, so the result does not keep the whole input alive. */
   raw(length: number): Uint8Array {
     this.need(length);
-    const copy = new Uint8Array(this.bytes.subarray(this.position, this.position + length));
+    const copy = this.bytes.slice(this.position, this.position + length);
     this.position += length;
     return copy;
   }

@@ -17,6 +17,9 @@ const MAGIC = new Uint8Array([0x53, 0x4d, 0x56, 0x43]); // "SMVC"
 export const MVCC_SNAPSHOT_FORMAT_VERSION = 1;
 const HEADER_BYTES = MAGIC.length + 4;
 const TRAILER_BYTES = 4;
+const VARINT_BYTES_MAX = 8;
+/** Largest encoded key revision, value aside: four varints, the kind byte, the lease and the value's length. */
+const KEY_REVISION_BYTES_MAX = 5 * VARINT_BYTES_MAX + 1 + 8;
 /** Smallest encoded key revision (main, sub, kind): bounds counts read from untrusted input. */
 const KEY_REVISION_BYTES_MIN = 3;
 
@@ -49,7 +52,7 @@ export function encodeSnapshot(
   compactedRevision: number,
   keyRevisionCount: number,
 ): Uint8Array {
-  const writer = new ByteWriter();
+  const writer = new ByteWriter(estimateSnapshotBytes(index));
   writer.raw(MAGIC);
   writer.uint32(MVCC_SNAPSHOT_FORMAT_VERSION);
   writer.uvarint(revision);
@@ -65,6 +68,16 @@ export function encodeSnapshot(
   return writer.bytes().slice();
 }
 
+/** Room for the whole snapshot, so the writer allocates once instead of doubling a large buffer. */
+function estimateSnapshotBytes(index: KeyIndex): number {
+  let bytes = HEADER_BYTES + TRAILER_BYTES + 4 * VARINT_BYTES_MAX;
+  index.forEach((history) => {
+    bytes += history.key.length + 2 * VARINT_BYTES_MAX;
+    for (const change of history.revisions) bytes += KEY_REVISION_BYTES_MAX + (change.kv?.value.length ?? 0);
+  });
+  return bytes;
+}
+
 /** @throws MvccSnapshotError on anything but an intact snapshot of a known format. */
 export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
   if (bytes.length < HEADER_BYTES + TRAILER_BYTES) {
@@ -74,9 +87,8 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     if (bytes[i] !== MAGIC[i])
       throw new MvccSnapshotError('corrupt', 'it does not start with the MVCC snapshot magic "SMVC"');
   }
-  const reader = new ByteReader(bytes);
-  reader.raw(MAGIC.length);
-  const version = reader.uint32();
+  const header = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = header.getUint32(MAGIC.length, true);
   if (version !== MVCC_SNAPSHOT_FORMAT_VERSION) {
     throw new MvccSnapshotError(
       'unsupportedVersion',
@@ -84,7 +96,7 @@ export function decodeSnapshot(bytes: Uint8Array): DecodedSnapshot {
     );
   }
   const bodyEnd = bytes.length - TRAILER_BYTES;
-  const stored = new ByteReader(bytes.subarray(bodyEnd)).uint32();
+  const stored = header.getUint32(bodyEnd, true);
   const computed = crc32c(bytes.subarray(0, bodyEnd));
   if (stored !== computed) {
     throw new MvccSnapshotError(
