@@ -287,7 +287,6 @@ export class PeerLink {
     this.pingOutstanding = undefined;
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
-    this.state = 'idle';
     if (this.stopped) return;
     if (wasConnected)
       this.context.logger.info({ peer: this.nodeId, ...this.address }, 'lost connection to peer');
