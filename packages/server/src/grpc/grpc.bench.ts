@@ -28,9 +28,10 @@ interface LoadOptions {
 }
 
 interface LoadResult {
+  /** Calls completed in the measured window (after warm-up). */
   readonly completed: number;
   readonly failed: number;
-  readonly elapsedMs: number;
+  readonly requestsPerSecond: number;
 }
 
 // The load generator, as plain JavaScript for an eval'd worker: keeps `streams` calls in flight on
@@ -71,7 +72,7 @@ setTimeout(() => {
     stopped = true;
     const elapsedMs = performance.now() - startedAt;
     for (const session of sessions) session.destroy();
-    parentPort.postMessage({ completed, failed, elapsedMs });
+    parentPort.postMessage({ completed, failed, requestsPerSecond: Math.round((completed / elapsedMs) * 1000) });
   }, durationMs);
 }, warmupMs);
 `;
@@ -103,14 +104,18 @@ function runH2load(options: LoadOptions, bodyFile: string): Promise<LoadResult> 
   return new Promise((resolve, reject) => {
     execFile('h2load', args, (error, stdout) => {
       if (error !== null) return reject(error);
+      // h2load's req/s covers the measured window only (its "finished in" includes the warm-up).
       const requests = /requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(
         stdout,
       );
-      const finished = /finished in ([\d.]+)(m?s)/.exec(stdout);
-      if (requests === null || finished === null)
+      const rate = /finished in [\d.]+m?s, ([\d.]+) req\/s/.exec(stdout);
+      if (requests === null || rate === null)
         return reject(new Error(`unexpected h2load output:\n${stdout}`));
-      const elapsedMs = Number(finished[1]) * (finished[2] === 's' ? 1000 : 1);
-      resolve({ completed: Number(requests[1]), failed: Number(requests[2]), elapsedMs });
+      resolve({
+        completed: Number(requests[1]),
+        failed: Number(requests[2]),
+        requestsPerSecond: Math.round(Number(rate[1])),
+      });
     });
   });
 }
@@ -172,7 +177,7 @@ async function measure(
   const result =
     client.kind === 'h2load' ? await runH2load(options, client.bodyFile) : await runNodeLoad(options);
   await server.stop();
-  const requestsPerSecond = Math.round((result.completed / result.elapsedMs) * 1000);
+  const requestsPerSecond = result.requestsPerSecond;
   console.log(
     JSON.stringify({
       bench: 'grpc-unary-noop',
