@@ -93,8 +93,10 @@ class PendingWrite {
  *
  * @example
  * const store = new MvccStore();
- * const put = store.apply({ kind: 'put', request: { key, value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } });
- * // put.revision === 2; store.range({ key, rangeEnd: new Uint8Array(0), ... }).kvs[0].version === 1
+ * const key = new TextEncoder().encode('k');
+ * const value = new TextEncoder().encode('v');
+ * store.apply({ kind: 'put', request: { key, value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false } });
+ * store.currentRevision; // 2: a new store is at revision 1, each change adds one
  */
 export class MvccStore {
   private readonly index = new KeyIndex();
