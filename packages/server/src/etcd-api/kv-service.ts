@@ -11,7 +11,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from '@synod/state';
-import { ETCD_ERRORS } from '@synod/state';
+import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
 import { Packr } from 'msgpackr';
 import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
@@ -71,6 +71,8 @@ export interface KvServiceOptions {
   readonly requestTimeoutMs: number;
   /** Bound on writes waiting for their entry to apply. */
   readonly maxPendingWrites: number;
+  /** etcd's --max-request-bytes: a larger write is refused before it is proposed. */
+  readonly maxRequestBytes?: number;
   readonly onEvents?: (events: readonly KvEvent[], revision: number) => void;
 }
 
@@ -113,6 +115,9 @@ export class KvService implements StateMachine {
     if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
     const sequence = this.nextSequence++;
     const data = encodeCommand({ origin: this.origin, sequence, write });
+    if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
+      return { ok: false, error: ETCD_ERRORS.requestTooLarge };
+    }
     try {
       this.options.driver().propose(data);
     } catch (error) {

@@ -76,6 +76,7 @@ export class SynodServer {
       // etcd: 5 s plus two election timeouts.
       requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
       maxPendingWrites: MAX_PENDING_WRITES,
+      maxRequestBytes: parts.config.maxRequestBytes,
     });
     this.driver = new RaftDriver({
       nodeId: this.self.raftId,
