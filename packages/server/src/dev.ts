@@ -52,8 +52,10 @@ export async function runDev(argv: readonly string[], synodBin: string): Promise
   console.log(`synod dev: ${nodes}-member cluster, data under ${rootDir}`);
   for (const member of members)
     console.log(`  ${member.name}  client ${member.clientUrl}  peer ${member.peerUrl}`);
+  // etcdctl 3.4's endpoint status wants endpoints without the scheme (see docs/ARCHITECTURE.md).
+  const bare = members.map((member) => member.clientUrl.replace('http://', '')).join(',');
   console.log(
-    `try: etcdctl --endpoints=${members.map((member) => member.clientUrl).join(',')} endpoint status -w table`,
+    `try: etcdctl --endpoints=${bare} put greeting hello && etcdctl --endpoints=${bare} endpoint status -w table`,
   );
   await stopOnSignal(children);
 }
