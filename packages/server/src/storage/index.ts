@@ -1,6 +1,6 @@
 // Durable storage of a Synod node: <data-dir>/wal (segmented write-ahead log) and <data-dir>/snap
 // (snapshots). RaftDiskStorage is what the Raft driver uses; the rest is exported for tools and tests.
-export { crc32c } from './crc32c.js';
+export { crc32c } from '@synod/core/hashing';
 export type { StorageCorruptionCode, StorageCorruptionDetails } from './errors.js';
 export { STORAGE_ERROR_CODES, StorageCorruptionError, WalFailedError } from './errors.js';
 export type { PersistRequest, RaftDiskStorageOptions } from './raft-storage.js';

@@ -4,9 +4,9 @@
 // directory fsynced, so a crash leaves the old set or the new file, never half a snapshot.
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32c } from '@synod/core/hashing';
 import type { ConfState, Snapshot } from '@synod/raft';
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
-import { crc32c } from './crc32c.js';
 import { ensureDirectory, fsyncDirectory, TEMP_SUFFIX, writeFileAtomically } from './durable-file.js';
 import type { StorageLogger } from './wal.js';
 

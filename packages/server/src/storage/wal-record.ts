@@ -2,9 +2,10 @@
 //   u32 payloadLength | u8 type | u32 crc32c | payload
 // (little-endian), where the CRC covers the first five header bytes and the payload, so a damaged
 // length or type is caught like damaged data. Payloads use the varint codec of byte-codec.ts.
+
+import { crc32c } from '@synod/core/hashing';
 import type { Entry, EntryKind, HardState } from '@synod/raft';
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
-import { crc32c } from './crc32c.js';
 
 export const FRAME_HEADER_BYTES = 9;
 /** Largest payload a frame may carry; a length above it is damage, not a big record. */

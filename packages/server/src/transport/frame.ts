@@ -7,7 +7,7 @@
 //
 // (all big-endian). The header is checked as soon as its 16 bytes arrive, so an oversized or
 // unexpected frame is refused before a single payload byte is buffered.
-import { crc32c } from '../storage/crc32c.js';
+import { crc32c } from '@synod/core/hashing';
 import { FrameError, invariant } from './frame-error.js';
 
 export const FRAME_MAGIC = 0x53594e44;

@@ -3,8 +3,9 @@
 // for heartbeat-sized messages and for appends carrying one 4 KiB entry. Prints one JSON document.
 //
 //   node --import tsx packages/server/src/transport/transport.bench.ts
+
+import { crc32c } from '@synod/core/hashing';
 import type { Message } from '@synod/raft';
-import { crc32c } from '../storage/crc32c.js';
 import { append, heartbeat } from './messages.fixture.js';
 import { PeerTransport } from './peer-transport.js';
 import type { TransportLogger } from './transport-options.js';

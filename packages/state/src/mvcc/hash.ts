@@ -1,6 +1,6 @@
 // hashKv: a checksum of the kept history, for comparing replicas (etcd's HashKV). Every kept
 // key revision up to the hashed revision is fed, in key then revision order, to CRC-32C.
-import { crc32c } from './crc32c.js';
+import { crc32c } from '@synod/core/hashing';
 import { ByteWriter } from './encoding.js';
 import type { KeyRevision } from './key-history.js';
 import type { KeyIndex } from './key-index.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { crc32c } from '@synod/core/hashing';
 import fc from 'fast-check';
-import { crc32c } from './crc32c.js';
 import { rangeRequest, write } from './mvcc.fixture.js';
 import { MVCC_SNAPSHOT_FORMAT_VERSION, MvccSnapshotError } from './snapshot.js';
 import { MvccStore } from './store.js';

@@ -5,8 +5,9 @@
 //          per key, ascending: key (length-prefixed) · revision count · revisions, oldest first
 //   revision = main · sub · kind (0 delete, 1 put) · for a put: createRevision · version ·
 //              lease i64 · value (length-prefixed)
+
+import { crc32c } from '@synod/core/hashing';
 import { compareBytes } from './bytes.js';
-import { crc32c } from './crc32c.js';
 import { ByteReader, ByteWriter, TruncatedInputError } from './encoding.js';
 import { KEY_REVISION_PUT, KEY_REVISION_TOMBSTONE, writeKeyRevision } from './hash.js';
 import { KeyHistory, type KeyRevision } from './key-history.js';
