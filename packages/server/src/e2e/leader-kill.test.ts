@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import type { KvCall } from '@synod/sim';
 import { checkKvHistory, HistoryRecorder } from '@synod/sim';
 import type { Compare, RangeRequest } from '@synod/state';
-import { CallError, CallTimeout, RawEtcdClient } from './grpc-client.js';
+import { CallError, RawEtcdClient } from './grpc-client.js';
 import { ProcessCluster } from './process-cluster.js';
 
 const KILLS = Number(process.env.SYNOD_LEADER_KILLS ?? 20);

@@ -147,7 +147,10 @@ describe('KvService over three Raft drivers', () => {
       });
       assert.equal(service.revision, 1);
       const big = await service.write({ kind: 'put', request: put('big', 'x'.repeat(1_600_000)) });
-      assert.deepEqual(big, { ok: false, error: { code: 'InvalidArgument', message: 'etcdserver: request is too large' } });
+      assert.deepEqual(big, {
+        ok: false,
+        error: { code: 'InvalidArgument', message: 'etcdserver: request is too large' },
+      });
       assert.equal(service.revision, 1, 'nothing was proposed');
     } finally {
       cluster.stop();
