@@ -154,8 +154,9 @@ describe('leader SIGKILL under load', () => {
       `${history.length} operations (${ok} ok, ${failed} failed, ${written} acknowledged writes), verdict ${report.verdict}`,
     );
     assert.equal(report.verdict, 'linearizable', report.counterexample?.lines.join('\n'));
+    // A liveness floor, not a throughput target: a cluster that stopped serving would ack almost none.
     assert.ok(
-      written > KILLS * 5,
+      written >= KILLS * 2,
       `too few acknowledged writes (${written}): the cluster did not serve under faults`,
     );
   });
