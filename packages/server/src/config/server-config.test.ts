@@ -45,6 +45,10 @@ describe('server configuration', () => {
         'https://127.0.0.1:12380',
         '--initial-cluster',
         'a=https://127.0.0.1:12380',
+        '--peer-cert-file',
+        'peer.crt',
+        '--peer-key-file',
+        'peer.key',
       ],
       {},
     );

@@ -211,6 +211,10 @@ function buildConfig(
   if (electionTimeoutMs < 5 * heartbeatIntervalMs) {
     throw new ConfigError('--election-timeout should be at least 5 times --heartbeat-interval');
   }
+  const clientTls = tlsFiles(value, '', 'client-cert-auth');
+  const peerTls = tlsFiles(value, 'peer-', 'peer-client-cert-auth');
+  checkSchemes(listenClientUrls, clientTls, 'listen-client-urls', '');
+  checkSchemes(listenPeerUrls, peerTls, 'listen-peer-urls', 'peer-');
   return {
     name,
     dataDir: String(value('data-dir') ?? `${name}.synod`),
@@ -228,9 +232,26 @@ function buildConfig(
     maxTxnOps: positiveNumber(value, 'max-txn-ops'),
     quotaBackendBytes: positiveNumber(value, 'quota-backend-bytes'),
     logLevel: logLevel as ServerConfig['logLevel'],
-    clientTls: tlsFiles(value, '', 'client-cert-auth'),
-    peerTls: tlsFiles(value, 'peer-', 'peer-client-cert-auth'),
+    clientTls,
+    peerTls,
   };
+}
+
+/** https:// needs certificates and certificates need https://, as in etcd. */
+function checkSchemes(
+  urls: readonly PeerUrl[],
+  files: TlsFiles | undefined,
+  flag: string,
+  prefix: string,
+): void {
+  const secure = urls.some((url) => url.scheme === 'https');
+  if (secure && !files) {
+    throw new ConfigError(
+      `--${flag} uses https:// but --${prefix}cert-file and --${prefix}key-file are not set`,
+    );
+  }
+  if (!secure && files)
+    throw new ConfigError(`--${prefix}cert-file is set but --${flag} uses http://; use https://`);
 }
 
 function positiveNumber(value: (flag: string) => string | boolean | undefined, flag: string): number {

@@ -42,14 +42,18 @@ export class ProcessCluster {
     this.extraFlags = extraFlags;
   }
 
-  static async create(size: number, extraFlags: readonly string[] = []): Promise<ProcessCluster> {
+  static async create(
+    size: number,
+    extraFlags: readonly string[] = [],
+    scheme: 'http' | 'https' = 'http',
+  ): Promise<ProcessCluster> {
     const rootDir = mkdtempSync(join(tmpdir(), 'synod-e2e-'));
     const members: ProcessMember[] = [];
     for (let i = 1; i <= size; i++) {
       members.push({
         name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${await freePort()}`,
-        peerUrl: `http://127.0.0.1:${await freePort()}`,
+        clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+        peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
         dataDir: join(rootDir, `m${i}`),
         process: undefined,
         output: '',

@@ -3,9 +3,11 @@
 // this is the imperative shell that owns sockets, files and timers.
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
 import { MvccStore } from '@synod/state';
-import type { ServerConfig } from '../config/server-config.js';
+import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
 import { KvService } from '../etcd-api/kv-service.js';
 import { registerEtcdServices } from '../etcd-api/services.js';
@@ -106,10 +108,25 @@ export class SynodServer {
       peers,
       onMessages: (_from, messages) => this.driver.receive(messages),
       logger: this.logger,
+      ...peerTlsFactories(parts.config.peerTls),
     });
+    const clientTlsFiles = parts.config.clientTls;
+    const clientTls = clientTlsFiles ? readTlsFiles(clientTlsFiles) : undefined;
     this.grpc = new GrpcServer({
       logger: this.logger,
       maxReceiveMessageBytes: parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      ...(clientTls && clientTlsFiles
+        ? {
+            tls: {
+              cert: clientTls.cert,
+              key: clientTls.key,
+              ...(clientTls.ca ? { ca: clientTls.ca } : {}),
+              // etcd's --client-cert-auth: clients must present a certificate the trusted CA signed.
+              requestCert: clientTlsFiles.clientCertAuth,
+              rejectUnauthorized: clientTlsFiles.clientCertAuth,
+            },
+          }
+        : {}),
     });
     registerEtcdServices(this.grpc, this);
   }
@@ -150,6 +167,50 @@ export class SynodServer {
     await this.transport.stop();
     await this.storage.close();
   }
+}
+
+function readTlsFiles(files: TlsFiles): { cert: Buffer; key: Buffer; ca: Buffer | undefined } {
+  const read = (path: string, what: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new Error(`cannot read the ${what} file ${path}: ${(error as Error).message}`);
+    }
+  };
+  return {
+    cert: read(files.certFile, 'certificate'),
+    key: read(files.keyFile, 'key'),
+    ca: files.trustedCaFile ? read(files.trustedCaFile, 'trusted CA') : undefined,
+  };
+}
+
+/** Peer TLS (etcd's --peer-* flags): dialling checks the peer against the CA; accepting may require a client certificate. */
+function peerTlsFactories(files: TlsFiles | undefined) {
+  if (!files) return {};
+  const { cert, key, ca } = readTlsFiles(files);
+  const caOption = ca ? { ca } : {};
+  return {
+    connect: (peer: { host: string; port: number }) =>
+      tls.connect({
+        host: peer.host,
+        port: peer.port,
+        cert,
+        key,
+        ...caOption,
+        rejectUnauthorized: ca !== undefined,
+      }),
+    server: (onConnection: (socket: Duplex) => void) =>
+      tls.createServer(
+        {
+          cert,
+          key,
+          ...caOption,
+          requestCert: files.clientCertAuth,
+          rejectUnauthorized: files.clientCertAuth,
+        },
+        onConnection,
+      ),
+  };
 }
 
 function loadOrCreateIdentity(config: ServerConfig): {
