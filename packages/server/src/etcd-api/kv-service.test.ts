@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ConfState, Message } from '@synod/raft';
-import { seededRandom } from '@synod/raft';
 import type { PutRequest, RangeRequest } from '@synod/state';
 import { MvccStore } from '@synod/state';
-import { DelayedMemoryStorage, waitFor } from '../raft-driver/driver.fixture.js';
-import { RaftDriver } from '../raft-driver/raft-driver.js';
+import { startDriverCluster, waitFor } from '../raft-driver/driver.fixture.js';
 import { KvService } from './kv-service.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
-const silentLogger = { info() {}, warn() {}, error() {} };
 
 function put(key: string, value: string): PutRequest {
   return {
@@ -42,47 +38,24 @@ function get(key: string, serializable = false): RangeRequest {
 }
 
 function startCluster(ids: string[]) {
-  const confState: ConfState = {
-    voters: ids,
-    votersOutgoing: [],
-    learners: [],
-    learnersNext: [],
-    autoLeave: false,
-  };
-  const drivers = new Map<string, RaftDriver>();
-  const services = new Map<string, KvService>();
-  let seed = 11;
-  for (const id of ids) {
-    const service: KvService = new KvService({
-      nodeId: id,
-      driver: () => driver,
-      createStore: (snapshot) => (snapshot ? MvccStore.restore(snapshot) : new MvccStore()),
-      requestTimeoutMs: 2_000,
-      maxPendingWrites: 1_000,
-    });
-    const driver: RaftDriver = new RaftDriver({
-      nodeId: id,
-      raft: { random: seededRandom(seed++) },
-      storage: new DelayedMemoryStorage(confState),
-      stateMachine: service,
-      send: (messages: readonly Message[]) => {
-        for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
-      },
-      logger: silentLogger,
-      tickMs: 5,
-      snapshotEveryEntries: 40,
-      entriesKeptAfterSnapshot: 5,
-    });
-    drivers.set(id, driver);
-    services.set(id, service);
-  }
-  for (const driver of drivers.values()) driver.start();
+  const cluster = startDriverCluster(
+    ids,
+    (id, driver) =>
+      new KvService({
+        nodeId: id,
+        driver,
+        createStore: (snapshot) => (snapshot ? MvccStore.restore(snapshot) : new MvccStore()),
+        requestTimeoutMs: 2_000,
+        maxPendingWrites: 1_000,
+      }),
+    40,
+  );
   return {
-    drivers,
-    services,
+    drivers: cluster.drivers,
+    services: cluster.machines,
     stop: () => {
-      for (const driver of drivers.values()) driver.stop();
-      for (const service of services.values()) service.close();
+      cluster.stop();
+      for (const service of cluster.machines.values()) service.close();
     },
   };
 }

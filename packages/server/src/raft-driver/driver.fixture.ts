@@ -1,7 +1,8 @@
 // Test helpers: storage that "persists" after an async delay, and a waiting helper.
-import type { ConfState, Entry, HardState, Snapshot } from '@synod/raft';
-import { MemoryStorage } from '@synod/raft';
-import type { DriverStorage } from './raft-driver.js';
+import type { ConfState, Entry, HardState, Message, Snapshot } from '@synod/raft';
+import { MemoryStorage, seededRandom } from '@synod/raft';
+import type { DriverStorage, StateMachine } from './raft-driver.js';
+import { RaftDriver } from './raft-driver.js';
 
 /** Storage that "persists" after a short async delay, as a disk would. */
 export class DelayedMemoryStorage implements DriverStorage {
@@ -33,4 +34,53 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+const silentLogger = { info() {}, warn() {}, error() {} };
+
+/**
+ * Raft drivers for `ids` in one process, delivering messages on the next macrotask, each applying
+ * to the state machine `createMachine` builds (it may need its driver, hence the getter).
+ */
+export function startDriverCluster<Machine extends StateMachine>(
+  ids: readonly string[],
+  createMachine: (id: string, driver: () => RaftDriver) => Machine,
+  snapshotEveryEntries = 50,
+): { drivers: Map<string, RaftDriver>; machines: Map<string, Machine>; stop: () => void } {
+  const confState: ConfState = {
+    voters: [...ids],
+    votersOutgoing: [],
+    learners: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
+  const drivers = new Map<string, RaftDriver>();
+  const machines = new Map<string, Machine>();
+  let seed = 1;
+  for (const id of ids) {
+    const machine = createMachine(id, () => drivers.get(id)!);
+    const driver = new RaftDriver({
+      nodeId: id,
+      raft: { random: seededRandom(seed++), electionTicks: 10 },
+      storage: new DelayedMemoryStorage(confState),
+      stateMachine: machine,
+      send: (messages: readonly Message[]) => {
+        for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
+      },
+      logger: silentLogger,
+      tickMs: 5,
+      snapshotEveryEntries,
+      entriesKeptAfterSnapshot: 5,
+    });
+    drivers.set(id, driver);
+    machines.set(id, machine);
+  }
+  for (const driver of drivers.values()) driver.start();
+  return {
+    drivers,
+    machines,
+    stop: () => {
+      for (const driver of drivers.values()) driver.stop();
+    },
+  };
 }

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { ConfState, Entry, Message, Snapshot } from '@synod/raft';
-import { seededRandom } from '@synod/raft';
-import { DelayedMemoryStorage, waitFor } from './driver.fixture.js';
+import type { Entry, Snapshot } from '@synod/raft';
+import { startDriverCluster, waitFor } from './driver.fixture.js';
 import type { StateMachine } from './raft-driver.js';
-import { RaftDriver } from './raft-driver.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -23,48 +21,9 @@ class ListStateMachine implements StateMachine {
   }
 }
 
-const silentLogger = { info() {}, warn() {}, error() {} };
 
 function startCluster(ids: string[]) {
-  const confState: ConfState = {
-    voters: ids,
-    votersOutgoing: [],
-    learners: [],
-    learnersNext: [],
-    autoLeave: false,
-  };
-  const drivers = new Map<string, RaftDriver>();
-  const machines = new Map<string, ListStateMachine>();
-  let seed = 1;
-  for (const id of ids) {
-    const machine = new ListStateMachine();
-    const driver = new RaftDriver({
-      nodeId: id,
-      raft: {
-        random: seededRandom(seed++),
-        electionTicks: 10,
-      },
-      storage: new DelayedMemoryStorage(confState),
-      stateMachine: machine,
-      send: (messages: readonly Message[]) => {
-        for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
-      },
-      logger: silentLogger,
-      tickMs: 5,
-      snapshotEveryEntries: 50,
-      entriesKeptAfterSnapshot: 10,
-    });
-    drivers.set(id, driver);
-    machines.set(id, machine);
-  }
-  for (const driver of drivers.values()) driver.start();
-  return {
-    drivers,
-    machines,
-    stop: () => {
-      for (const driver of drivers.values()) driver.stop();
-    },
-  };
+  return startDriverCluster(ids, () => new ListStateMachine());
 }
 
 describe('RaftDriver', () => {
