@@ -14,17 +14,21 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   Etcd3,
+  type IEvent,
   type IKeyValue,
   type IRangeRequest,
   type IRequestOp,
   type IResponseOp,
   type ITxnRequest,
+  Range,
+  type Watcher,
 } from 'etcd3';
 import fc from 'fast-check';
 import type {
   Compare,
   DeleteRangeRequest,
   KeyValue,
+  KvEvent,
   KvWriteRequest,
   PutRequest,
   RangeRequest,
@@ -42,6 +46,8 @@ const LOG_TAIL_BYTES = 16_384;
 /** Leases the generated requests name (1 and 2), granted with those ids so both sides agree. */
 const LEASE_IDS = [1, 2] as const;
 const LEASE_TTL_SECONDS = 3_600;
+/** How long etcd's watch may lag the writes it reports. */
+const WATCH_CATCH_UP_MS = 5_000;
 
 const SORT_ORDER = { NONE: 0, ASCEND: 1, DESCEND: 2 } as const;
 const SORT_TARGET = { KEY: 0, VERSION: 1, CREATE: 2, MOD: 3, VALUE: 4 } as const;
@@ -53,6 +59,9 @@ interface RunningEtcd {
   readonly process: ChildProcess;
   readonly dataDir: string;
   readonly log: () => string;
+  /** Events etcd's watch on every key (with prev_kv) delivered and not yet compared. */
+  readonly watched: Plain[];
+  watcher?: Watcher;
 }
 
 async function freePort(): Promise<number> {
@@ -92,7 +101,7 @@ async function startEtcd(): Promise<RunningEtcd> {
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   const client = new Etcd3({ hosts: clientUrl });
-  const running = { client, process: child, dataDir, log: () => log };
+  const running: RunningEtcd = { client, process: child, dataDir, log: () => log, watched: [] };
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
   for (;;) {
     try {
@@ -106,11 +115,27 @@ async function startEtcd(): Promise<RunningEtcd> {
       await new Promise((resolve) => setTimeout(resolve, STARTUP_POLL_MS));
     }
   }
-  for (const id of LEASE_IDS) await client.leaseClient.leaseGrant({ TTL: LEASE_TTL_SECONDS, ID: id });
+  try {
+    for (const id of LEASE_IDS) await client.leaseClient.leaseGrant({ TTL: LEASE_TTL_SECONDS, ID: id });
+    const watcher = await client
+      .watch()
+      .inRange(new Range(Buffer.from([0]), Buffer.from([0])))
+      .withPreviousKV()
+      .create();
+    watcher.on('data', (response) => {
+      for (const event of response.events ?? []) running.watched.push(plainEtcdEvent(event));
+    });
+    running.watcher = watcher;
+  } catch (error) {
+    await stopEtcd(running);
+    throw error;
+  }
   return running;
 }
 
 async function stopEtcd(etcd: RunningEtcd): Promise<void> {
+  // A live watcher would keep reconnecting (and the process alive) once etcd is gone.
+  await etcd.watcher?.cancel().catch(() => undefined);
   etcd.client.close();
   if (etcd.process.exitCode === null) {
     const exited = new Promise((resolve) => etcd.process.once('exit', resolve));
@@ -234,6 +259,16 @@ function plainEtcdKv(kv: IKeyValue | null | undefined): Plain {
   };
 }
 
+function plainEvent(event: KvEvent): Plain {
+  return { type: event.type, kv: plainKv(event.kv), prevKv: plainKv(event.prevKv) };
+}
+
+/** etcd's DELETE kv has only key and mod_revision; absent fields decode as zero, as in ours. */
+function plainEtcdEvent(event: IEvent): Plain {
+  const type = String(event.type).toUpperCase() === 'DELETE' || Number(event.type) === 1 ? 'DELETE' : 'PUT';
+  return { type, kv: plainEtcdKv(event.kv), prevKv: plainEtcdKv(event.prev_kv) };
+}
+
 // biome-ignore lint/suspicious/noExplicitAny: etcd3's response unions are loosely typed
 type EtcdAnswer = any;
 
@@ -298,7 +333,7 @@ function errorOutcome(message: string): Outcome {
   return { answer: { error: message }, revision: null, error: message };
 }
 
-function ourOutcome(store: MvccStore, command: Command): Outcome {
+function ourOutcome(store: MvccStore, command: Command, events: Plain[]): Outcome {
   if (command.kind === 'read') {
     const result = store.range(command.request);
     if ('error' in result) return errorOutcome(result.error.message);
@@ -306,6 +341,7 @@ function ourOutcome(store: MvccStore, command: Command): Outcome {
   }
   const result = store.apply(command.request);
   if ('error' in result) return errorOutcome(result.error.message);
+  events.push(...result.events.map(plainEvent));
   const response = result.response;
   return {
     answer: response.kind === 'compact' ? {} : plainResponse(response.kind, response.response),
@@ -416,6 +452,7 @@ function describeCommand(command: Command): string {
 }
 
 interface Totals {
+  events: number;
   compared: number;
   errors: number;
   skipped: number;
@@ -428,6 +465,7 @@ async function runSequence(
   totals: Totals,
 ): Promise<string | undefined> {
   const base = store.currentRevision - 1;
+  const expectedEvents: Plain[] = [];
   for (const generated of commands) {
     const command = shiftCommand(generated, base);
     if (command.kind === 'write' && mayCrashEtcd(command.request)) {
@@ -437,7 +475,7 @@ async function runSequence(
         continue;
       }
     }
-    const ours = ourOutcome(store, command);
+    const ours = ourOutcome(store, command, expectedEvents);
     const theirs = await etcdOutcome(etcd.client, command, ours.error);
     totals.compared++;
     if (ours.error !== undefined) totals.errors++;
@@ -449,7 +487,36 @@ async function runSequence(
       ].join('\n');
     }
   }
+  return compareEvents(etcd, expectedEvents, totals);
+}
+
+/** Waits for etcd's watch to catch up, then compares every event of the sequence. */
+async function compareEvents(
+  etcd: RunningEtcd,
+  expected: Plain[],
+  totals: Totals,
+): Promise<string | undefined> {
+  const deadline = Date.now() + WATCH_CATCH_UP_MS;
+  while (etcd.watched.length < expected.length && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, STARTUP_POLL_MS / 10));
+  }
+  const watched = etcd.watched.splice(0);
+  totals.events += expected.length;
+  for (let i = 0; i < Math.max(expected.length, watched.length); i++) {
+    if (JSON.stringify(expected[i]) !== JSON.stringify(watched[i])) {
+      return `event ${i} of the sequence:\nsynod:    ${JSON.stringify(expected[i])}\netcd:     ${JSON.stringify(watched[i])}`;
+    }
+  }
   return undefined;
+}
+
+/** Stops etcd and removes its data directory even when the run is interrupted. */
+function stopOnSignals(etcd: RunningEtcd): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void stopEtcd(etcd).finally(() => process.exit(130));
+    });
+  }
 }
 
 async function main(): Promise<number> {
@@ -474,8 +541,9 @@ async function main(): Promise<number> {
   );
   console.log(`seed ${seed}: ${sequences.length} sequences of ${values.commands} commands against etcd`);
   const etcd = await startEtcd();
+  stopOnSignals(etcd);
   const store = new MvccStore();
-  const totals: Totals = { compared: 0, errors: 0, skipped: 0 };
+  const totals: Totals = { events: 0, compared: 0, errors: 0, skipped: 0 };
   const started = performance.now();
   try {
     for (const [index, commands] of sequences.entries()) {
@@ -492,7 +560,7 @@ async function main(): Promise<number> {
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `${totals.compared} requests matched (${totals.errors} of them errors), ${totals.skipped} not sent (they might crash etcd), in ${seconds}s; final revision ${store.currentRevision}`,
+    `${totals.compared} requests matched (${totals.errors} of them errors) and ${totals.events} watch events, ${totals.skipped} not sent (they might crash etcd), in ${seconds}s; final revision ${store.currentRevision}`,
   );
   return 0;
 }

@@ -162,7 +162,11 @@ export class ReferenceModel {
             },
             prevKv: this.valueAt(key, this.revision),
           }
-        : { type: 'PUT', kv, prevKv: this.valueAt(key, this.revision) };
+        : {
+            type: 'PUT',
+            kv,
+            prevKv: kv.createRevision === kv.modRevision ? undefined : this.valueAt(key, this.revision),
+          };
     this.changes.push({ main, sub: this.pending.length, key, kv });
     this.pending.push(event);
   }

@@ -154,6 +154,17 @@ describe('revisions (etcd data model: revision, create_revision, mod_revision, v
     assert.equal(event?.prevKv, undefined);
   });
 
+  test('a PUT event that re-creates a key deleted earlier in the same txn has no prevKv (etcd watch: creations have none)', () => {
+    const store = storeWith(write.put('b', 'old'));
+    const result = applied(store.apply(write.txn([], [op.delete('a', '\0'), op.put('b', 'new')])));
+    assert.deepEqual(
+      result.events.map(
+        (e) => `${e.type} ${text(e.kv.key)} v${e.kv.version} prev=${e.prevKv && text(e.prevKv.value)}`,
+      ),
+      ['DELETE b v0 prev=old', 'PUT b v1 prev=undefined'],
+    );
+  });
+
   test('the store keeps its own copy of keys and values (a reused request buffer changes nothing)', () => {
     const store = new MvccStore();
     const request = write.put('key', 'value');

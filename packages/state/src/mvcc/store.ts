@@ -338,8 +338,10 @@ export class MvccStore {
 
   /** Appends one change (a put, or a delete when `kv` is undefined) and its event. */
   private record(write: PendingWrite, history: KeyHistory, kv: KeyValue | undefined): void {
-    // As etcd's watch, prevKv is the key before this revision, not before this sub-revision.
-    const prevKv = history.visibleAt(write.revision - 1);
+    // As etcd's watch: prevKv is the key before this revision (not before this sub-revision),
+    // and a creation has none, even when a delete earlier in the txn removed a previous key.
+    const created = kv !== undefined && kv.version === 1;
+    const prevKv = created ? undefined : history.visibleAt(write.revision - 1);
     history.append({ main: write.revision, sub: write.changes, kv });
     this.keyRevisionCount++;
     const event: KvEvent =
