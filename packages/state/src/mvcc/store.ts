@@ -58,8 +58,8 @@ const EMPTY_VALUE = new Uint8Array(0);
 /**
  * A txn op that cannot run once the txn's earlier ops have run: a put with ignoreValue or
  * ignoreLease of a key an earlier delete in the same txn removed (etcd's duplicate-key check
- * misses it when the delete range ends in "\0", or sits in a later nested txn than a put).
- * etcd panics applying such an entry; we undo the txn and refuse it. Never escapes commit().
+ * misses it when the delete's range end is "\0"). etcd panics applying such an entry, on every
+ * member and at every restart; we undo the txn and refuse it. Never escapes commit().
  */
 class WriteAborted extends Error {
   readonly error: EtcdError;
