@@ -21,7 +21,6 @@ class ListStateMachine implements StateMachine {
   }
 }
 
-
 function startCluster(ids: string[]) {
   return startDriverCluster(ids, () => new ListStateMachine());
 }
