@@ -36,6 +36,13 @@ main(process.argv.slice(2)).catch((error: unknown) => {
     console.error(`synod: ${error.message}`);
     process.exit(2);
   }
+  // Operating errors with a stable code (e.g. WAL_CORRUPT) carry a message that says what to do:
+  // print it alone; a stack trace is only for bugs.
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof Error && typeof code === 'string' && /^[A-Z_]+$/.test(code)) {
+    console.error(`synod: ${error.message}`);
+    process.exit(1);
+  }
   console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   process.exit(1);
 });
