@@ -20,15 +20,34 @@ export interface ProcessMember {
   output: string;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports below Linux's ephemeral range (32768+), so outgoing connections never take them between
+ * our check and the member's bind; each test process starts from its own block (by pid), so test
+ * files running in parallel do not pick the same ports.
+ */
+const PORT_RANGE_START = 10_000;
+const PORT_BLOCK_SIZE = 40;
+const PORT_BLOCKS = 500;
+let nextCandidate = PORT_RANGE_START + (process.pid % PORT_BLOCKS) * PORT_BLOCK_SIZE;
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < PORT_BLOCKS * PORT_BLOCK_SIZE; attempt++) {
+    const port = nextCandidate;
+    nextCandidate =
+      nextCandidate + 1 >= PORT_RANGE_START + PORT_BLOCKS * PORT_BLOCK_SIZE
+        ? PORT_RANGE_START
+        : nextCandidate + 1;
+    if (await canListen(port)) return port;
+  }
+  throw new Error('no free port found for the test cluster');
 }
 
 export class ProcessCluster {
