@@ -2,29 +2,15 @@
 // choice, running 100k trivial async tasks at concurrency 16, all submitted at once (p-limit's
 // queue is unbounded, so ours gets a queue bound of 100k). Reports tasks/s. One JSON line per
 // comparison on stdout; progress on stderr.
-import { readFileSync } from 'node:fs';
 import pLimit from 'p-limit';
 import { Semaphore, WorkerPool } from '../../packages/core/src/concurrency/index.js';
+import { collectGarbage, comparePair, RUN_COUNT, versionOf, WARMUP_RUN_COUNT } from './compare.js';
 
 const taskCount = 100_000;
 const concurrency = 16;
-const runCount = 7;
-const warmupRunCount = 2;
 
 /** The task: trivial async work, so the pool's own bookkeeping dominates. */
 const task = async (): Promise<number> => 1;
-
-function versionOf(name: string): string {
-  const manifest = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  return `${name} ${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /** A side submits `taskCount` tasks at once and awaits them all; returns the sum of their results. */
 type Side = () => Promise<number>;
@@ -38,24 +24,12 @@ async function rate(side: Side): Promise<number> {
   return (taskCount / elapsedMs) * 1000;
 }
 
-async function compare(label: string, synod: Side, baseline: Side): Promise<[number, number]> {
-  for (let run = 0; run < warmupRunCount; run++) {
-    await rate(synod);
-    await rate(baseline);
-  }
-  const synodRates: number[] = [];
-  const baselineRates: number[] = [];
-  for (let run = 0; run < runCount; run++) {
-    if (run % 2 === 0) {
-      synodRates.push(await rate(synod));
-      baselineRates.push(await rate(baseline));
-    } else {
-      baselineRates.push(await rate(baseline));
-      synodRates.push(await rate(synod));
-    }
-    console.error(`  ${label}: run ${run + 1}/${runCount}`);
-  }
-  return [median(synodRates), median(baselineRates)];
+function compare(label: string, synod: Side, baseline: Side): Promise<[number, number]> {
+  return comparePair(
+    label,
+    () => rate(synod),
+    () => rate(baseline),
+  );
 }
 
 async function sumAll(results: Promise<number>[]): Promise<number> {
@@ -72,13 +46,13 @@ function report(name: string, [synodOpsPerSec, baselineOpsPerSec]: [number, numb
       ratio: Number((synodOpsPerSec / baselineOpsPerSec).toFixed(2)),
       taskCount,
       concurrency,
-      runs: runCount,
+      runs: RUN_COUNT,
     }),
   );
 }
 
 console.error(
-  `concurrency: ${taskCount} tasks at concurrency ${concurrency}, ${runCount} runs (+${warmupRunCount} warm-up)`,
+  `concurrency: ${taskCount} tasks at concurrency ${concurrency}, ${RUN_COUNT} runs (+${WARMUP_RUN_COUNT} warm-up)`,
 );
 
 const pool = new WorkerPool({ concurrency, maxQueueLength: taskCount });

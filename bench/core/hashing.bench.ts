@@ -4,6 +4,7 @@
 // and balance (max/mean keys per node). One JSON line per comparison on stdout; progress on stderr.
 import { createRequire } from 'node:module';
 import { ConsistentHashRing, loadImbalance } from '../../packages/core/src/hashing/index.js';
+import { comparePair, RUN_COUNT } from './compare.js';
 
 interface BaselineRing {
   get(key: string): string | undefined;
@@ -18,18 +19,11 @@ const baselineName = `hashring ${(require('hashring/package.json') as { version:
 const nodeCount = 10;
 const keyCount = 100_000;
 const replicaCount = 3;
-const runCount = 7;
-const warmupRunCount = 2;
 
 const nodes = Array.from({ length: nodeCount }, (_, index) => `10.0.0.${index + 1}:2379`);
 const keys = Array.from({ length: keyCount }, (_, index) => `user:${index}`);
 const synodRing = new ConsistentHashRing(nodes);
 const baselineRing = new HashRing(nodes);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 /** Lookups/s of `lookup` over every key once. */
 function rate(lookup: (key: string) => unknown): number {
@@ -41,34 +35,13 @@ function rate(lookup: (key: string) => unknown): number {
   return (keyCount / elapsedMs) * 1000;
 }
 
-/** Warms both sides up, then alternates which runs first, and reports the median of each. */
-function compare(label: string, synod: () => number, baseline: () => number): [number, number] {
-  for (let run = 0; run < warmupRunCount; run++) {
-    synod();
-    baseline();
-  }
-  const synodRates: number[] = [];
-  const baselineRates: number[] = [];
-  for (let run = 0; run < runCount; run++) {
-    if (run % 2 === 0) {
-      synodRates.push(synod());
-      baselineRates.push(baseline());
-    } else {
-      baselineRates.push(baseline());
-      synodRates.push(synod());
-    }
-    console.error(`  ${label} run ${run + 1}/${runCount}`);
-  }
-  return [median(synodRates), median(baselineRates)];
-}
-
-console.error(`ring: ${nodeCount} nodes, ${keyCount} keys, ${runCount} runs`);
-const [synodLookup, baselineLookup] = compare(
+console.error(`ring: ${nodeCount} nodes, ${keyCount} keys, ${RUN_COUNT} runs`);
+const [synodLookup, baselineLookup] = await comparePair(
   'ring lookup',
   () => rate((key) => synodRing.ownerOf(key)),
   () => rate((key) => baselineRing.get(key)),
 );
-const [synodReplicas, baselineReplicas] = compare(
+const [synodReplicas, baselineReplicas] = await comparePair(
   'ring replicas',
   () => rate((key) => synodRing.ownersOf(key, replicaCount)),
   () => rate((key) => baselineRing.range(key, replicaCount)),
@@ -87,7 +60,7 @@ const line = (name: string, synodOpsPerSec: number, baselineOpsPerSec: number) =
   synodOpsPerSec: Math.round(synodOpsPerSec),
   baselineOpsPerSec: Math.round(baselineOpsPerSec),
   ratio: Number((synodOpsPerSec / baselineOpsPerSec).toFixed(2)),
-  runs: runCount,
+  runs: RUN_COUNT,
   ...balance,
 });
 console.log(JSON.stringify(line('ring lookup', synodLookup, baselineLookup)));

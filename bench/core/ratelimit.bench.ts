@@ -4,7 +4,6 @@
 // so each scenario is run twice: once with our decision wrapped in an awaited promise (like for
 // like), once on our synchronous path (what a caller of ours actually pays), both against the same
 // awaited baseline. One JSON line per comparison on stdout; progress on stderr.
-import { readFileSync } from 'node:fs';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import {
   FixedWindow,
@@ -13,10 +12,9 @@ import {
   TokenBucket,
   tokenBucketAlgorithm,
 } from '../../packages/core/src/ratelimit/index.js';
+import { collectGarbage, compareRuns, median, RUN_COUNT, versionOf, WARMUP_RUN_COUNT } from './compare.js';
 
 const requestsPerRun = 200_000;
-const runCount = 7;
-const warmupRunCount = 2;
 const keyCount = 10_000;
 /** Budgets so large that every request is admitted: these runs measure the admitting path. */
 const unlimitedPoints = 1e12;
@@ -25,18 +23,6 @@ const windowSeconds = 3_600;
 const smallLimit = 100;
 
 const keys = Array.from({ length: keyCount }, (_, index) => `client-${index}`);
-
-function versionOf(name: string): string {
-  const manifest = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  return `${name} ${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /** A side runs `requestsPerRun` requests and returns how many were admitted. */
 type Side = () => Promise<number> | number;
@@ -48,24 +34,12 @@ async function rate(side: Side): Promise<{ opsPerSec: number; admitted: number }
   return { opsPerSec: (requestsPerRun / (performance.now() - started)) * 1000, admitted };
 }
 
-/** Warms both sides up, then alternates which runs first; medians, plus the admitted counts. */
+/** Medians of both sides, plus the admitted counts (which must match the budget). */
 async function compare(label: string, synod: Side, baseline: Side) {
-  for (let run = 0; run < warmupRunCount; run++) {
-    await rate(synod);
-    await rate(baseline);
-  }
-  const synodRuns: { opsPerSec: number; admitted: number }[] = [];
-  const baselineRuns: { opsPerSec: number; admitted: number }[] = [];
-  for (let run = 0; run < runCount; run++) {
-    if (run % 2 === 0) {
-      synodRuns.push(await rate(synod));
-      baselineRuns.push(await rate(baseline));
-    } else {
-      baselineRuns.push(await rate(baseline));
-      synodRuns.push(await rate(synod));
-    }
-    console.error(`  ${label}: run ${run + 1}/${runCount}`);
-  }
+  const [synodRuns = [], baselineRuns = []] = await compareRuns(label, [
+    () => rate(synod),
+    () => rate(baseline),
+  ]);
   return {
     synodOpsPerSec: median(synodRuns.map((run) => run.opsPerSec)),
     baselineOpsPerSec: median(baselineRuns.map((run) => run.opsPerSec)),
@@ -92,7 +66,7 @@ function report(
       synodAdmittedPerRun: result.synodAdmittedPerRun,
       baselineAdmittedPerRun: result.baselineAdmittedPerRun,
       requestsPerRun,
-      runs: runCount,
+      runs: RUN_COUNT,
       ...extra,
     }),
   );
@@ -133,7 +107,9 @@ function baselineSide(limiter: RateLimiterMemory, keyOf: (index: number) => stri
   };
 }
 
-console.error(`ratelimit: ${requestsPerRun} requests per run, ${runCount} runs (+${warmupRunCount} warm-up)`);
+console.error(
+  `ratelimit: ${requestsPerRun} requests per run, ${RUN_COUNT} runs (+${WARMUP_RUN_COUNT} warm-up)`,
+);
 
 const oneKey = () => 'client-0';
 const roundRobinKey = (index: number) => keys[index % keyCount] as string;

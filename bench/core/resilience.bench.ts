@@ -3,7 +3,6 @@
 // (the most used Node breaker). Every call is awaited in turn, so a run measures the latency a
 // policy adds to one call. Each comparison also reports the bare call's rate and the nanoseconds
 // each side adds to it. One JSON line per comparison on stdout; progress on stderr.
-import { readFileSync } from 'node:fs';
 import {
   ConsecutiveBreaker,
   circuitBreaker as cockatielCircuitBreaker,
@@ -14,28 +13,15 @@ import {
 } from 'cockatiel';
 import CircuitBreaker from 'opossum';
 import { circuitBreaker, exponentialBackoff, retry, wrap } from '../../packages/core/src/resilience/index.js';
+import { collectGarbage, compareSides, RUN_COUNT, versionOf, WARMUP_RUN_COUNT } from './compare.js';
 
 const callsPerRun = 200_000;
-const runCount = 7;
-const warmupRunCount = 2;
 const failureThreshold = 5;
 const openDurationMs = 10_000;
 const maxAttempts = 3;
 
 /** The protected call: already-resolved async work, so the policy's own cost dominates. */
 const operation = async (): Promise<number> => 1;
-
-function versionOf(name: string): string {
-  const manifest = new URL(`../../node_modules/${name}/package.json`, import.meta.url);
-  return `${name} ${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
-
-const collectGarbage = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 /** Calls/s of `call`, awaited one after another; checks every call really ran. */
 async function rate(call: () => Promise<number>): Promise<number> {
@@ -48,18 +34,11 @@ async function rate(call: () => Promise<number>): Promise<number> {
   return (callsPerRun / elapsedMs) * 1000;
 }
 
-/** Warms all sides up, then runs them in rotating order and reports each side's median. */
-async function compare(label: string, sides: readonly (() => Promise<number>)[]): Promise<number[]> {
-  for (let run = 0; run < warmupRunCount; run++) for (const side of sides) await rate(side);
-  const rates: number[][] = sides.map(() => []);
-  for (let run = 0; run < runCount; run++) {
-    for (let offset = 0; offset < sides.length; offset++) {
-      const index = (run + offset) % sides.length;
-      rates[index]?.push(await rate(sides[index] as () => Promise<number>));
-    }
-    console.error(`  ${label}: run ${run + 1}/${runCount}`);
-  }
-  return rates.map(median);
+function compare(label: string, sides: readonly (() => Promise<number>)[]): Promise<number[]> {
+  return compareSides(
+    label,
+    sides.map((side) => () => rate(side)),
+  );
 }
 
 function report(name: string, baseline: string, [synod, baselineRate, raw]: number[]): void {
@@ -77,7 +56,7 @@ function report(name: string, baseline: string, [synod, baselineRate, raw]: numb
       synodOverheadNsPerCall: overheadNs(synodOpsPerSec),
       baselineOverheadNsPerCall: overheadNs(baselineOpsPerSec),
       callsPerRun,
-      runs: runCount,
+      runs: RUN_COUNT,
     }),
   );
 }
@@ -85,7 +64,7 @@ function report(name: string, baseline: string, [synod, baselineRate, raw]: numb
 const cockatiel = versionOf('cockatiel');
 const opossum = versionOf('opossum');
 console.error(
-  `resilience: ${callsPerRun} awaited calls per run, ${runCount} runs (+${warmupRunCount} warm-up)`,
+  `resilience: ${callsPerRun} awaited calls per run, ${RUN_COUNT} runs (+${WARMUP_RUN_COUNT} warm-up)`,
 );
 
 // Same configuration on every side: trip after 5 consecutive failures, probe after 10 s.

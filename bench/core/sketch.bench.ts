@@ -4,6 +4,7 @@
 import { createRequire } from 'node:module';
 import bloomFilters from 'bloom-filters';
 import { BloomFilter } from '../../packages/core/src/sketch/index.js';
+import { comparePair, RUN_COUNT } from './compare.js';
 
 // bloom-filters is CommonJS with getter exports that Node's ESM loader cannot name statically.
 const BaselineBloomFilter = bloomFilters.BloomFilter;
@@ -11,8 +12,6 @@ const baselineName = `bloom-filters ${(createRequire(import.meta.url)('bloom-fil
 
 const itemCount = 100_000;
 const targetFalsePositiveRate = 0.01;
-const runCount = 7;
-const warmupRunCount = 2;
 
 const members = Array.from({ length: itemCount }, (_, index) => `member:${index}`);
 const absentKeys = Array.from({ length: itemCount }, (_, index) => `absent:${index}`);
@@ -24,11 +23,6 @@ interface Filter {
   has(key: string): boolean;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((left, right) => left - right);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
 /** Ops/s of `body` over `opCount` operations, built fresh by `setup` so that only the loop is timed. */
 function time<State>(setup: () => State, body: (state: State) => number, opCount: number): number {
   const state = setup();
@@ -37,27 +31,6 @@ function time<State>(setup: () => State, body: (state: State) => number, opCount
   const elapsedMs = performance.now() - started;
   if (sink < 0) console.error('unreachable: keeps the loop observable');
   return (opCount / elapsedMs) * 1000;
-}
-
-/** Warms both sides up, then alternates which runs first, and reports the median of each. */
-function compare(label: string, synod: () => number, baseline: () => number): [number, number] {
-  for (let run = 0; run < warmupRunCount; run++) {
-    synod();
-    baseline();
-  }
-  const synodRates: number[] = [];
-  const baselineRates: number[] = [];
-  for (let run = 0; run < runCount; run++) {
-    if (run % 2 === 0) {
-      synodRates.push(synod());
-      baselineRates.push(baseline());
-    } else {
-      baselineRates.push(baseline());
-      synodRates.push(synod());
-    }
-    console.error(`  ${label} run ${run + 1}/${runCount}`);
-  }
-  return [median(synodRates), median(baselineRates)];
 }
 
 function addAll(filter: Filter): number {
@@ -84,15 +57,15 @@ const filled = <F extends Filter>(filter: F): F => {
   return filter;
 };
 
-console.error(`bloom: n=${itemCount}, target FPR ${targetFalsePositiveRate}, ${runCount} runs`);
-const [synodAdd, baselineAdd] = compare(
+console.error(`bloom: n=${itemCount}, target FPR ${targetFalsePositiveRate}, ${RUN_COUNT} runs`);
+const [synodAdd, baselineAdd] = await comparePair(
   'bloom add',
   () => time(createSynod, addAll, itemCount),
   () => time(createBaseline, addAll, itemCount),
 );
 const synodFilled = filled(createSynod());
 const baselineFilled = filled(createBaseline());
-const [synodHas, baselineHas] = compare(
+const [synodHas, baselineHas] = await comparePair(
   'bloom has',
   () => time(() => synodFilled, lookUpAll, itemCount),
   () => time(() => baselineFilled, lookUpAll, itemCount),
@@ -114,7 +87,7 @@ const line = (name: string, synodOpsPerSec: number, baselineOpsPerSec: number) =
   synodOpsPerSec: Math.round(synodOpsPerSec),
   baselineOpsPerSec: Math.round(baselineOpsPerSec),
   ratio: Number((synodOpsPerSec / baselineOpsPerSec).toFixed(2)),
-  runs: runCount,
+  runs: RUN_COUNT,
   ...accuracy,
 });
 console.log(JSON.stringify(line('bloom add', synodAdd, baselineAdd)));
