@@ -23,6 +23,7 @@ import {
   type TxnResponse,
 } from './etcd-types.js';
 import { computeHashKv, type HashKvResult } from './hash.js';
+import { type HistoryEvents, type HistoryEventsOptions, readHistoryEvents } from './history-events.js';
 import type { KeyHistory } from './key-history.js';
 import { KeyIndex } from './key-index.js';
 import { executeRange, type ReadView } from './range.js';
@@ -188,6 +189,27 @@ export class MvccStore {
     if (revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
     const hashRevision = revision > 0 ? revision : this.revision;
     return computeHashKv(this.index, hashRevision, this.compacted);
+  }
+
+  /**
+   * The events of keys in [key, rangeEnd) (rangeEnd as in Range: empty = one key, "\0" = every key
+   * ≥ key) from `fromRevision` on, as apply() reported them (prevKv only when asked), for watchers
+   * catching up. At most `maxEvents` events, cut between revisions; read on from `nextRevision`.
+   * A `fromRevision` at or below the compaction is `compacted`: the compaction revision itself
+   * may have lost its deletions, so only later revisions are complete.
+   *
+   * @example
+   * const read = store.eventsSince(key, new Uint8Array(0), 2, { prevKv: false, maxEvents: 1000 });
+   * if (!('error' in read)) for (const event of read.events) console.log(event.type, event.kv.modRevision);
+   */
+  eventsSince(
+    key: Uint8Array,
+    rangeEnd: Uint8Array,
+    fromRevision: number,
+    options: HistoryEventsOptions,
+  ): HistoryEvents | { error: EtcdError } {
+    if (fromRevision <= this.compacted) return { error: ETCD_ERRORS.compacted };
+    return readHistoryEvents(this.index, key, rangeBound(rangeEnd), fromRevision, this.revision, options);
   }
 
   /** The whole store (revision, compaction, kept history) as versioned, checksummed bytes. */
