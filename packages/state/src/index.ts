@@ -1,2 +1,3 @@
 // @synod/state: pure replicated state machines, applied from committed log entries.
 export * from './mvcc/index.js';
+export * from './lease/index.js';
