@@ -1,6 +1,7 @@
 // `npm run sim -- --seeds 1000 --nodes 5 --nemesis all`: many seeded runs in parallel workers,
 // progress on stderr, one JSON summary line on stdout.
-// `npm run sim -- --seed N --trace [--out FILE]`: replays one run as a readable trace.
+// `npm run sim -- --seed N [--trace] [--out FILE]`: replays one run; `--trace` prints a readable
+// trace, `--out` writes the run's SimTrace JSON (the replay view's format, see trace/README.md).
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -11,11 +12,15 @@ import { runSimulation } from './cluster/run.js';
 import type { NemesisKind } from './engine/nemesis.js';
 import { allNemesisKinds } from './engine/nemesis.js';
 import { runSeedsInParallel } from './parallel.js';
+import type { TraceVerdict } from './trace/sim-trace.js';
+import { traceSimulation } from './trace/traced-run.js';
 
 const USAGE = `Usage:
   npm run sim -- --seeds N [--first-seed S] [--nodes 5] [--nemesis all|none|kind,kind] [--workers W]
-  npm run sim -- --seed N --trace [--out trace.json]
+  npm run sim -- --seed N [--trace] [--out trace.json]
 Options:
+  --trace            print the run as readable lines
+  --out FILE         write the run's SimTrace JSON (what the dashboard's replay view loads)
   --nodes N          cluster size (default 5)
   --nemesis SPEC     'all', 'none', or a comma list of: ${allNemesisKinds.join(', ')}
   --intensity X      faults per kind every ~2 s / X (default 2)
@@ -108,38 +113,39 @@ function simulationOptions(values: Record<string, string | boolean | string[] | 
 }
 
 function replay(seed: number, base: SimOptionsInput, trace: boolean, out: string | undefined): void {
-  const events: TraceEvent[] = [];
-  const printLive = trace && out === undefined;
-  const result = runSimulation({
+  const options = {
     ...base,
     seed,
-    ...(trace || out
-      ? {
-          trace: (event: TraceEvent) =>
-            printLive ? console.log(formatTraceEvent(event)) : events.push(event),
-        }
-      : {}),
-  });
-  if (out !== undefined) {
-    writeFileSync(
-      out,
-      JSON.stringify({ format: 'synod.sim-trace', version: 1, seed, options: base, events, result }),
-    );
-    console.error(`trace written to ${out} (${events.length} events)`);
-  }
-  if (trace && out !== undefined) for (const event of events) console.log(formatTraceEvent(event));
-  const summary = {
-    seed,
-    ops: result.operations,
-    ok: result.okOperations,
-    elections: result.leaderElections,
-    committed: result.committedEntries,
-    violations: result.violations.map(
-      (v) => `${v.kind} at t=${v.atMs.toFixed(1)}ms${v.node ? ` on ${v.node}` : ''}: ${v.message}`,
-    ),
+    ...(trace ? { trace: (event: TraceEvent) => console.log(formatTraceEvent(event)) } : {}),
   };
-  console.log(JSON.stringify(summary, null, 2));
-  if (result.violations.length > 0) process.exitCode = 1;
+  let summary: { ops: number; ok: number; elections: number; committed: number };
+  let violations: TraceVerdict['violations'];
+  if (out === undefined) {
+    const result = runSimulation(options);
+    summary = {
+      ops: result.operations,
+      ok: result.okOperations,
+      elections: result.leaderElections,
+      committed: result.committedEntries,
+    };
+    violations = result.violations;
+  } else {
+    const simTrace = traceSimulation(options);
+    const json = JSON.stringify(simTrace);
+    writeFileSync(out, json);
+    const truncated = simTrace.truncated ? ', truncated' : '';
+    console.error(
+      `trace written to ${out} (${simTrace.records.length} records, ${json.length} bytes${truncated})`,
+    );
+    const { operations, okOperations, leaderElections, committedEntries } = simTrace.summary;
+    summary = { ops: operations, ok: okOperations, elections: leaderElections, committed: committedEntries };
+    violations = simTrace.verdict.violations;
+  }
+  const lines = violations.map(
+    (v) => `${v.kind} at t=${v.atMs.toFixed(1)}ms${v.node ? ` on ${v.node}` : ''}: ${v.message}`,
+  );
+  console.log(JSON.stringify({ seed, ...summary, violations: lines }, null, 2));
+  if (violations.length > 0) process.exitCode = 1;
 }
 
 export function formatTraceEvent(event: TraceEvent): string {

@@ -10,3 +10,4 @@ export type { RandomSource } from './engine/index.js';
 export * from './engine/index.js';
 export * from './history/index.js';
 export { type ManyRunsSummary, runOneSeed, runSeedsInParallel, type SeedOutcome } from './parallel.js';
+export * from './trace/index.js';

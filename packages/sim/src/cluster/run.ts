@@ -12,10 +12,13 @@ import type { NetworkTraceEvent } from '../engine/network.js';
 import { SimNetwork } from '../engine/network.js';
 import type { Partition } from '../engine/partition.js';
 import { Prng } from '../engine/prng.js';
-import type { KvOperation } from '../history/history.js';
+import type { Counterexample } from '../history/counterexample.js';
+import type { KvCall, KvOperation, KvResult } from '../history/history.js';
 import { HistoryRecorder } from '../history/history.js';
+import type { Verdict } from '../history/linearizability.js';
 import { checkKvHistory } from '../history/linearizability.js';
 import { KvWorkload } from '../history/workload.js';
+import type { SimProbe } from '../trace/probe.js';
 import type { ClientPool } from './client.js';
 import { SimClient } from './client.js';
 import type { Violation } from './invariants.js';
@@ -42,6 +45,8 @@ export interface SimulationOptions {
   readonly entriesKeptAfterSnapshot: number;
   /** Receives the readable trace when set (it costs time: only for replays). */
   readonly trace?: (event: TraceEvent) => void;
+  /** Receives structured trace records when set (see `trace/`; only for replays). */
+  readonly probe?: SimProbe;
 }
 
 export interface TraceEvent {
@@ -82,6 +87,10 @@ export interface SimulationResult {
   readonly history: readonly KvOperation[];
   readonly nemesisPlan: readonly NemesisAction[];
   readonly counterexample?: readonly string[];
+  /** The linearizability checker's verdict on `history`. */
+  readonly linearizability: Verdict;
+  /** The checker's counterexample as data, when `linearizability` is `violation`. */
+  readonly counterexampleDetail?: Counterexample<KvCall, KvResult>;
 }
 
 /** Bound on scheduled events: a storm of messages ends the run as a violation instead of exhausting memory. */
@@ -111,7 +120,7 @@ export interface SimCluster {
 export function runSimulation(partial: Partial<SimulationOptions> & { seed: number }): SimulationResult {
   const cluster = buildSimCluster(partial);
   runLoop(cluster.loop, cluster.options.durationMs, cluster.observer);
-  return summarize(cluster);
+  return summarizeSimulation(cluster);
 }
 
 /** Builds nodes, network, nemesis and clients for one seed; nothing has run yet. */
@@ -120,12 +129,15 @@ export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: nu
   const root = new Prng(options.seed);
   // A healthy run keeps a few thousand events pending; far more means a message storm (a bug).
   const loop = new EventLoop({ maxPendingEvents: MAX_PENDING_EVENTS });
-  const trace = options.trace;
+  const { trace, probe } = options;
   const emit = (kind: TraceEvent['kind'], node: string | undefined, text: string) =>
     trace?.({ atMs: loop.now, node, kind, text });
   const observer = new SafetyObserver(
     () => loop.now,
-    (violation) => emit('violation', violation.node, `${violation.kind}: ${violation.message}`),
+    (violation) => {
+      emit('violation', violation.node, `${violation.kind}: ${violation.message}`);
+      probe?.violation(violation);
+    },
     (node, text) => emit('node', node, text),
   );
   const ids = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
@@ -134,7 +146,14 @@ export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: nu
     loop,
     random: root.fork('network'),
     deliver: (_from, to, message) => nodes.get(to)?.receive(message),
-    ...(trace ? { onTrace: (event) => traceMessage(event, emit) } : {}),
+    ...(trace || probe
+      ? {
+          onTrace: (event) => {
+            if (trace) traceMessage(event, emit);
+            probe?.message(event);
+          },
+        }
+      : {}),
   });
   const bootstrapConf: ConfState = {
     voters: ids,
@@ -161,6 +180,7 @@ export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: nu
       snapshotEveryEntries: options.snapshotEveryEntries,
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot,
       trace: (node: string, text: string) => emit('node', node, text),
+      probe,
     };
     nodes.set(id, new SimNode(id, env, root.fork(`node/${id}`)));
   }
@@ -193,13 +213,18 @@ export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: nu
           if (aimed)
             emit('nemesis', undefined, `partition aimed at leader ${leader}: ${applied.description}`);
           network.applyPartition(applied);
+          probe?.nemesisApplied(loop.now, { ...applied, atMs: loop.now, kind: 'partition' });
         },
       },
       crash: (id) => nodes.get(id)?.crash(),
       restart: (id) => nodes.get(id)?.start(),
       clock: (id) => clockOf(nodes, id),
     },
-    (action) => emit('nemesis', undefined, describeAction(action)),
+    (action) => {
+      emit('nemesis', undefined, describeAction(action));
+      // Partitions are reported once applied, after they were aimed (see applyPartition above).
+      if (action.kind !== 'partition') probe?.nemesisApplied(loop.now, action);
+    },
   );
 
   const recorder = new HistoryRecorder();
@@ -308,7 +333,8 @@ export function runLoop(loop: EventLoop, durationMs: number, observer: SafetyObs
   }
 }
 
-function summarize(cluster: SimCluster): SimulationResult {
+/** Checks the history and the liveness of a finished run and gathers its result. */
+export function summarizeSimulation(cluster: SimCluster): SimulationResult {
   const { options, loop, network, observer, recorder, plan, quiesceAtMs } = cluster;
   const history = recorder.operations();
   let counterexample: readonly string[] | undefined;
@@ -345,5 +371,7 @@ function summarize(cluster: SimCluster): SimulationResult {
     history,
     nemesisPlan: plan,
     ...(counterexample ? { counterexample } : {}),
+    linearizability: report.verdict,
+    ...(report.counterexample ? { counterexampleDetail: report.counterexample } : {}),
   };
 }

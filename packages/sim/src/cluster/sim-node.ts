@@ -9,6 +9,7 @@ import type { EventLoop } from '../engine/event-loop.js';
 import type { SimNetwork } from '../engine/network.js';
 import type { Prng } from '../engine/prng.js';
 import type { KvCall, KvResult } from '../history/history.js';
+import type { SimProbe } from '../trace/probe.js';
 import type { SafetyObserver } from './invariants.js';
 import { encodeCommand, KvStateMachine } from './kv-service.js';
 
@@ -53,6 +54,8 @@ export interface SimNodeEnvironment {
   /** ...and keep this many entries behind it for slow followers. */
   readonly entriesKeptAfterSnapshot: number;
   readonly trace: (node: string, text: string) => void;
+  /** Structured trace hooks; absent in ordinary runs. */
+  readonly probe?: SimProbe | undefined;
 }
 
 interface PendingProposal {
@@ -126,6 +129,11 @@ export class SimNode {
       this.id,
       `start (incarnation ${this.incarnationCount}, term ${node.raft.term}, last index ${storage.lastIndex()})`,
     );
+    this.env.probe?.nodeStarted(this.env.loop.now, this.id, {
+      incarnation: this.incarnationCount,
+      raft: node,
+      entries: storage.allEntries(),
+    });
     this.scheduleTick(incarnation);
   }
 
@@ -140,6 +148,10 @@ export class SimNode {
       this.id,
       `crash (lost ${report.lostRecords} unsynced records${report.tornFile ? ', torn tail' : ''})`,
     );
+    this.env.probe?.nodeCrashed(this.env.loop.now, this.id, {
+      lostRecords: report.lostRecords,
+      tornTail: report.tornFile !== undefined,
+    });
   }
 
   receive(message: Message): void {
@@ -194,6 +206,7 @@ export class SimNode {
 
   private afterStep(incarnation: Incarnation): void {
     this.env.observer.observe(this.id, incarnation.node);
+    this.env.probe?.nodeStepped(this.env.loop.now, this.id, incarnation.node);
     this.pump(incarnation);
   }
 
@@ -221,11 +234,13 @@ export class SimNode {
         incarnation.storage.allEntries().map((entry) => ({ kind: 'entry', entry })),
       );
       this.env.trace(this.id, `install snapshot at ${ready.snapshot.metadata.index}`);
+      this.env.probe?.snapshotInstalled(this.env.loop.now, this.id, ready.snapshot.metadata);
     }
     if (ready.entries.length > 0) {
       this.appendToLogFile(ready.entries);
       incarnation.storage.append(ready.entries);
       this.env.observer.persisted(this.id, ready.entries);
+      this.env.probe?.entriesAppended(this.env.loop.now, this.id, ready.entries);
     }
     if (ready.hardState) {
       disk.replaceAtomically(HARD_STATE_FILE, [{ kind: 'hardState', hardState: ready.hardState }]);

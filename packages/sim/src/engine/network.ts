@@ -69,14 +69,20 @@ export interface NetworkStats {
   readonly inFlight: number;
 }
 
-/** One entry of the network's trace; `duplicate` is reported at send time, for the copy. */
+/**
+ * One entry of the network's trace; `duplicate` is reported at send time, for the copy.
+ * `messageId` numbers each send (1, 2, …) so a trace can pair a send with its delivery or drop;
+ * a duplicate copy gets an id of its own and names the original in `originalMessageId`.
+ */
 export type NetworkTraceEvent<Message> = {
   readonly atMs: number;
   readonly from: string;
   readonly to: string;
   readonly message: Message;
+  readonly messageId: number;
 } & (
-  | { readonly kind: 'send' | 'deliver' | 'duplicate' }
+  | { readonly kind: 'send' | 'deliver' }
+  | { readonly kind: 'duplicate'; readonly originalMessageId: number }
   | { readonly kind: 'drop'; readonly reason: DropReason }
 );
 
@@ -150,6 +156,8 @@ export class SimNetwork<Message> {
   /** from → to → latest scheduled delivery time, for per-link FIFO. */
   private readonly lastDeliveryAtMs = new Map<string, Map<string, number>>();
   private counts = { sent: 0, delivered: 0, duplicated: 0, reordered: 0, inFlight: 0 };
+  /** Last id handed to a send or a duplicate copy (trace only; it draws no randomness). */
+  private lastMessageId = 0;
   private drops = noDrops();
 
   constructor(options: SimNetworkOptions<Message>) {
@@ -178,15 +186,16 @@ export class SimNetwork<Message> {
   /** Sends one message; its fate (drop, delay, duplicate) is decided now. */
   send(from: string, to: string, message: Message): void {
     this.counts.sent++;
-    this.onTrace?.({ kind: 'send', atMs: this.loop.now, from, to, message });
+    const messageId = ++this.lastMessageId;
+    this.onTrace?.({ kind: 'send', atMs: this.loop.now, from, to, message, messageId });
     const refused = this.refusalAtSend(from, to, message);
     if (refused !== undefined) {
-      this.drop(from, to, message, refused);
+      this.drop(from, to, message, messageId, refused);
       return;
     }
     const { loss, duplication, reorder, latency } = this.configuration;
     if (loss > 0 && this.random.chance(loss)) {
-      this.drop(from, to, message, 'lost');
+      this.drop(from, to, message, messageId, 'lost');
       return;
     }
     let delayMs = sampleLatencyMs(this.random, latency);
@@ -195,13 +204,22 @@ export class SimNetwork<Message> {
       // Whole microseconds, like the latency itself, so traces stay readable.
       delayMs += Math.round(this.random.range(0, reorder.maxExtraDelayMs) * 1000) / 1000;
     }
-    const deliveredAtMs = this.scheduleDelivery(from, to, message, delayMs);
+    const deliveredAtMs = this.scheduleDelivery(from, to, message, messageId, delayMs);
     if (duplication > 0 && this.random.chance(duplication)) {
       this.counts.duplicated++;
-      this.onTrace?.({ kind: 'duplicate', atMs: this.loop.now, from, to, message });
+      const copyId = ++this.lastMessageId;
+      this.onTrace?.({
+        kind: 'duplicate',
+        atMs: this.loop.now,
+        from,
+        to,
+        message,
+        messageId: copyId,
+        originalMessageId: messageId,
+      });
       // The copy takes its own trip after the original, so it always arrives later.
       const copyDelayMs = deliveredAtMs - this.loop.now + sampleLatencyMs(this.random, latency);
-      this.scheduleDelivery(from, to, message, copyDelayMs);
+      this.scheduleDelivery(from, to, message, copyId, copyDelayMs);
     }
   }
 
@@ -277,11 +295,17 @@ export class SimNetwork<Message> {
   }
 
   /** Returns the absolute delivery time. */
-  private scheduleDelivery(from: string, to: string, message: Message, delayMs: number): number {
+  private scheduleDelivery(
+    from: string,
+    to: string,
+    message: Message,
+    messageId: number,
+    delayMs: number,
+  ): number {
     let atMs = this.loop.now + delayMs;
     if (this.configuration.fifoPerLink) atMs = this.reserveFifoSlot(from, to, atMs);
     this.counts.inFlight++;
-    this.loop.scheduleAt(atMs, () => this.arrive(from, to, message), 'network');
+    this.loop.scheduleAt(atMs, () => this.arrive(from, to, message, messageId), 'network');
     return atMs;
   }
 
@@ -297,21 +321,21 @@ export class SimNetwork<Message> {
     return slotMs;
   }
 
-  private arrive(from: string, to: string, message: Message): void {
+  private arrive(from: string, to: string, message: Message, messageId: number): void {
     this.counts.inFlight--;
     if (this.down.has(to)) {
-      this.drop(from, to, message, 'recipient-down');
+      this.drop(from, to, message, messageId, 'recipient-down');
     } else if (this.isBlocked(from, to)) {
-      this.drop(from, to, message, 'partitioned-in-flight');
+      this.drop(from, to, message, messageId, 'partitioned-in-flight');
     } else {
       this.counts.delivered++;
-      this.onTrace?.({ kind: 'deliver', atMs: this.loop.now, from, to, message });
+      this.onTrace?.({ kind: 'deliver', atMs: this.loop.now, from, to, message, messageId });
       this.deliverCallback(from, to, message);
     }
   }
 
-  private drop(from: string, to: string, message: Message, reason: DropReason): void {
+  private drop(from: string, to: string, message: Message, messageId: number, reason: DropReason): void {
     this.drops[reason]++;
-    this.onTrace?.({ kind: 'drop', atMs: this.loop.now, from, to, message, reason });
+    this.onTrace?.({ kind: 'drop', atMs: this.loop.now, from, to, message, messageId, reason });
   }
 }
