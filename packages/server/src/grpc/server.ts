@@ -46,8 +46,30 @@ export interface GrpcTlsOptions {
   readonly rejectUnauthorized?: boolean;
 }
 
+/**
+ * Watches calls, for metrics and tracing: told when a routed call starts and how it ended.
+ * `callStarted` runs on every call, so it should be cheap (no per-call label hashing).
+ */
+export interface GrpcCallObserver {
+  /** A call to `method` (its path, `/etcdserverpb.KV/Put`) arrived with these request headers. */
+  callStarted(method: string, headers: IncomingHttpHeaders): GrpcCallObservation;
+}
+
+/** One observed call. */
+export interface GrpcCallObservation {
+  /**
+   * Runs the call's handler; an observer may run it inside its context (the request's trace span)
+   * and bind the stream's events to that context, so the handler, which runs from them, sees it.
+   */
+  run(stream: ServerHttp2Stream, start: () => void): void;
+  /** The call's stream closed; `code` is the gRPC status sent (CANCELLED when none was). */
+  callEnded(code: GrpcStatusCode): void;
+}
+
 export interface GrpcServerOptions {
   readonly logger?: GrpcLogger;
+  /** Told about every routed call (metrics, tracing). */
+  readonly observer?: GrpcCallObserver;
   /** Serve over TLS; plaintext HTTP/2 (h2c) when absent. */
   readonly tls?: GrpcTlsOptions;
   readonly maxReceiveMessageBytes?: number;
@@ -79,10 +101,12 @@ export class GrpcServer implements CallOwner {
   private readonly services = new Set<string>();
   private readonly sessions = new Set<Http2Session>();
   private readonly calls = new Set<ServerCall>();
+  private readonly observer: GrpcCallObserver | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
+    this.observer = options.observer;
     this.limits = {
       maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       maxSendMessageBytes: options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES,
@@ -169,7 +193,13 @@ export class GrpcServer implements CallOwner {
     const raw = Array.isArray(rawHeaders) ? (rawHeaders as string[]) : rawHeadersOf(headers);
     const call = new ServerCall(stream, route.path, raw, route.definition.codec, this, route.timeoutMs);
     this.calls.add(call);
-    call.start(route.definition);
+    if (this.observer === undefined) {
+      call.start(route.definition);
+      return;
+    }
+    const observation = this.observer.callStarted(route.path, headers);
+    stream.once('close', () => observation.callEnded(sentStatusCode(stream)));
+    observation.run(stream, () => call.start(route.definition));
   }
 
   /** The method a stream calls and its timeout, or why it is not a call this server takes. */
@@ -256,6 +286,12 @@ function rejectStream(
   } catch {
     stream.destroy();
   }
+}
+
+/** The grpc-status a finished stream sent (in trailers, or trailers-only headers); CANCELLED when it sent none. */
+function sentStatusCode(stream: ServerHttp2Stream): GrpcStatusCode {
+  const sent = stream.sentTrailers?.['grpc-status'] ?? stream.sentHeaders?.['grpc-status'];
+  return sent === undefined ? GrpcStatus.CANCELLED : (Number(sent) as GrpcStatusCode);
 }
 
 function rawHeadersOf(headers: IncomingHttpHeaders): string[] {
