@@ -16,6 +16,14 @@ export class RaftLog {
   private unstableEntries: Entry[] = [];
   /** Index of unstableEntries[0]. */
   private unstableOffset: number;
+  /**
+   * First unstable index not yet handed to the driver to persist. Entries between unstableOffset
+   * and here are being written (a Ready whose persist has not finished): the driver may pipeline
+   * Readys, so each entry is handed out once, and again only if a truncation replaced it.
+   */
+  private inProgressOffset: number;
+  /** The unstable snapshot was handed out and is being written. */
+  private snapshotInProgress = false;
 
   constructor(storage: Storage) {
     this.storage = storage;
@@ -23,6 +31,7 @@ export class RaftLog {
     this.applied = storage.firstIndex() - 1;
     this.applying = this.applied;
     this.unstableOffset = storage.lastIndex() + 1;
+    this.inProgressOffset = this.unstableOffset;
     invariant(this.committed >= this.applied, 'persisted commit index is below the snapshot index');
     invariant(
       this.committed <= storage.lastIndex(),
@@ -159,6 +168,33 @@ export class RaftLog {
     return this.unstableEntries.length > 0 || this.unstableSnapshot !== undefined;
   }
 
+  /** The unstable snapshot and entries not yet handed out to persist (see inProgressOffset). */
+  toPersist(): { entries: readonly Entry[]; snapshot: Snapshot | undefined } {
+    const from = Math.max(this.inProgressOffset, this.unstableOffset) - this.unstableOffset;
+    return {
+      entries: from === 0 ? this.unstableEntries : this.unstableEntries.slice(from),
+      snapshot: this.snapshotInProgress ? undefined : this.unstableSnapshot,
+    };
+  }
+
+  hasToPersist(): boolean {
+    return (
+      (this.unstableSnapshot !== undefined && !this.snapshotInProgress) ||
+      this.inProgressOffset <= this.lastIndex()
+    );
+  }
+
+  /** An unstable snapshot is waiting to be handed out. */
+  hasSnapshotToPersist(): boolean {
+    return this.unstableSnapshot !== undefined && !this.snapshotInProgress;
+  }
+
+  /** Everything returned by toPersist() was handed to the driver. */
+  markInProgress(): void {
+    this.inProgressOffset = this.lastIndex() + 1;
+    if (this.unstableSnapshot) this.snapshotInProgress = true;
+  }
+
   /** Committed entries not yet handed to the application, bounded by maxBytes. */
   nextCommittedEntries(maxBytes: number): Entry[] {
     if (this.unstableSnapshot !== undefined) return []; // the snapshot is applied first
@@ -186,10 +222,13 @@ export class RaftLog {
     if (index < this.unstableOffset || this.term(index) !== term) return; // replaced meanwhile
     this.unstableEntries = this.unstableEntries.slice(index + 1 - this.unstableOffset);
     this.unstableOffset = index + 1;
+    this.inProgressOffset = Math.max(this.inProgressOffset, this.unstableOffset);
   }
 
   stableSnapshotTo(index: number): void {
-    if (this.unstableSnapshot?.metadata.index === index) this.unstableSnapshot = undefined;
+    if (this.unstableSnapshot?.metadata.index !== index) return;
+    this.unstableSnapshot = undefined;
+    this.snapshotInProgress = false;
   }
 
   /** Replaces the log with a snapshot from the leader (InstallSnapshot receiver). */
@@ -198,8 +237,10 @@ export class RaftLog {
     invariant(index > this.committed, `restore(${index}) at or below commit ${this.committed}`);
     this.committed = index;
     this.unstableSnapshot = snapshot;
+    this.snapshotInProgress = false;
     this.unstableEntries = [];
     this.unstableOffset = index + 1;
+    this.inProgressOffset = this.unstableOffset;
   }
 
   /** After the application installed a snapshot, nothing below it is applied separately. */
@@ -210,6 +251,7 @@ export class RaftLog {
 
   /** Only for the 'truncate-without-conflict' mutation: replace everything after `prevIndex`. */
   forceTruncateAfter(prevIndex: number, entries: readonly Entry[]): void {
+    this.inProgressOffset = Math.min(this.inProgressOffset, prevIndex + 1);
     if (prevIndex + 1 <= this.unstableOffset) {
       this.unstableOffset = prevIndex + 1;
       this.unstableEntries = [...entries];
@@ -222,6 +264,8 @@ export class RaftLog {
 
   private truncateAndAppend(entries: readonly Entry[]): void {
     const first = entries[0]!.index;
+    // Replaced entries (even ones being written) must be handed out again.
+    this.inProgressOffset = Math.min(this.inProgressOffset, first);
     if (first === this.unstableOffset + this.unstableEntries.length) {
       for (const entry of entries) this.unstableEntries.push(entry);
     } else if (first <= this.unstableOffset) {

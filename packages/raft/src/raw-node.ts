@@ -1,6 +1,13 @@
 // The driver's handle on one Raft group member. Everything the application must do comes out
 // of ready(), in this order: persist (hardState, entries, snapshot), then send messages, then
 // apply committedEntries, then call advance(ready). Nothing is handed out twice.
+//
+// A driver may also pipeline: apply a Ready's committed entries and call advanceApplied(ready),
+// take the next Ready while the first one's write is still running, and call
+// advancePersisted(ready) as each write completes, in order. Messages of a Ready still go out only
+// after its write AND every earlier Ready's write are durable. A Ready holding a snapshot is never
+// pipelined: it is handed out only when no write is running, and nothing follows it until both
+// advance calls.
 import type { RaftConfig } from './config.js';
 import { resolveConfig } from './config.js';
 import type { ProposeResult, ReadIndexResult } from './leader.js';
@@ -53,14 +60,23 @@ export interface Status {
   readonly leadTransferee: NodeId;
 }
 
+/** Readys handed out whose write has not completed (advancePersisted), at most. */
+export const MAX_READIES_PERSISTING = 8;
+
 export class RawNode {
   readonly raft: Raft;
   private persistedHardState: HardState;
-  private readyInProgress: Ready | undefined;
+  /** The hard state in the newest Ready handed out (being written or written). */
+  private handedOutHardState: HardState;
+  /** A Ready whose committed entries are not yet applied (advanceApplied). */
+  private readyApplying: Ready | undefined;
+  /** Readys being written, oldest first. */
+  private readonly readiesPersisting: Ready[] = [];
 
   constructor(options: Partial<RaftConfig> & Pick<RaftConfig, 'id' | 'random'>, storage: Storage) {
     this.raft = new Raft(resolveConfig(options), storage);
     this.persistedHardState = storage.initialState().hardState;
+    this.handedOutHardState = this.persistedHardState;
   }
 
   tick(): void {
@@ -93,12 +109,15 @@ export class RawNode {
   }
 
   hasReady(): boolean {
-    if (this.readyInProgress) return false;
+    if (this.readyApplying || this.readiesPersisting.length >= MAX_READIES_PERSISTING) return false;
     const raft = this.raft;
+    const persisting = this.readiesPersisting.length > 0;
+    // A snapshot is written and installed alone.
+    if (persisting && (this.readiesPersisting[0]!.snapshot || raft.log.hasSnapshotToPersist())) return false;
     return (
       raft.messages.length > 0 ||
       this.hardStateChanged() ||
-      raft.log.hasUnstable() ||
+      raft.log.hasToPersist() ||
       raft.log.hasNextCommittedEntries() ||
       raft.readStates.length > 0 ||
       raft.droppedReads.length > 0 ||
@@ -106,12 +125,13 @@ export class RawNode {
     );
   }
 
-  /** What the driver must do next. Call advance(ready) when done; no new Ready until then. */
+  /** What the driver must do next. Call advance(ready) when done (or the two pipelined halves). */
   ready(): Ready {
-    invariant(this.readyInProgress === undefined, 'ready() called again before advance()');
+    invariant(this.readyApplying === undefined, 'ready() called again before advance()');
+    invariant(this.readiesPersisting.length < MAX_READIES_PERSISTING, 'too many Readys being written');
     const raft = this.raft;
     raft.flushBroadcast();
-    const unstable = raft.log.unstable();
+    const unstable = raft.log.toPersist();
     const hardState = this.hardStateChanged() ? this.currentHardState() : undefined;
     const entries = [...unstable.entries];
     const committedEntries = raft.log.nextCommittedEntries(raft.config.maxCommittedBytesPerReady);
@@ -126,15 +146,18 @@ export class RawNode {
       mustSync:
         entries.length > 0 ||
         (hardState !== undefined &&
-          (hardState.term !== this.persistedHardState.term ||
-            hardState.vote !== this.persistedHardState.vote)),
+          (hardState.term !== this.handedOutHardState.term ||
+            hardState.vote !== this.handedOutHardState.vote)),
     };
     raft.messages = [];
     raft.readStates = [];
     raft.droppedReads = [];
+    raft.log.markInProgress();
+    if (hardState) this.handedOutHardState = hardState;
     if (committedEntries.length > 0)
       raft.log.applyingTo(committedEntries[committedEntries.length - 1]!.index);
-    this.readyInProgress = ready;
+    this.readyApplying = ready;
+    this.readiesPersisting.push(ready);
     return ready;
   }
 
@@ -143,16 +166,34 @@ export class RawNode {
    * take effect now; returns the membership after them when it changed.
    */
   advance(ready: Ready): ConfState | undefined {
-    invariant(this.readyInProgress === ready, 'advance() with a Ready that is not the one in progress');
-    this.readyInProgress = undefined;
+    this.advancePersisted(ready);
+    return this.advanceApplied(ready);
+  }
+
+  /** `ready`'s hard state, entries and snapshot are durable (call in the order Readys were taken). */
+  advancePersisted(ready: Ready): void {
+    invariant(this.readiesPersisting[0] === ready, 'advancePersisted() out of order');
+    this.readiesPersisting.shift();
     const raft = this.raft;
     if (ready.hardState) this.persistedHardState = ready.hardState;
-    if (ready.snapshot) {
-      raft.log.stableSnapshotTo(ready.snapshot.metadata.index);
-      raft.log.snapshotApplied(ready.snapshot.metadata.index);
-    }
+    if (ready.snapshot) raft.log.stableSnapshotTo(ready.snapshot.metadata.index);
     const lastEntry = ready.entries[ready.entries.length - 1];
     if (lastEntry) raft.onPersisted(lastEntry.index, lastEntry.term);
+  }
+
+  /**
+   * `ready`'s committed entries (and snapshot) are applied. Config entries among them take effect
+   * now; returns the membership after them when it changed. A snapshot Ready must be persisted first.
+   */
+  advanceApplied(ready: Ready): ConfState | undefined {
+    invariant(this.readyApplying === ready, 'advanceApplied() with a Ready that is not the one applying');
+    invariant(
+      !ready.snapshot || !this.readiesPersisting.includes(ready),
+      'a snapshot is applied only once it is persisted',
+    );
+    this.readyApplying = undefined;
+    const raft = this.raft;
+    if (ready.snapshot) raft.log.snapshotApplied(ready.snapshot.metadata.index);
     let confState: ConfState | undefined;
     for (const entry of ready.committedEntries) {
       raft.log.appliedTo(entry.index);
@@ -186,7 +227,7 @@ export class RawNode {
 
   private hardStateChanged(): boolean {
     const current = this.currentHardState();
-    const persisted = this.persistedHardState;
+    const persisted = this.handedOutHardState;
     return (
       current.term !== persisted.term ||
       current.vote !== persisted.vote ||

@@ -87,8 +87,9 @@ export class NotLeaderError extends Error {
 export class RaftDriver {
   readonly node: RawNode;
   private readonly options: RaftDriverOptions;
-  private readyInFlight = false;
   private kickScheduled = false;
+  /** The newest Ready's write (Readys' writes complete in order). */
+  private lastPersist: Promise<void> = Promise.resolve();
   private tickTimer: ReturnType<typeof setInterval> | undefined;
   private readonly reads = new Map<string, ReadWaiter>();
   private nextReadId = 0;
@@ -101,7 +102,10 @@ export class RaftDriver {
   constructor(options: RaftDriverOptions) {
     this.options = options;
     this.node = new RawNode({ ...options.raft, id: options.nodeId }, options.storage.memory);
-    this.appliedIndex = options.storage.memory.snapshot().metadata.index;
+    const snapshot = options.storage.memory.snapshot();
+    this.appliedIndex = snapshot.metadata.index;
+    // The log before the snapshot is gone: the state machine starts from the snapshot's state.
+    if (snapshot.data.byteLength > 0) options.stateMachine.restore(snapshot);
   }
 
   start(): void {
@@ -155,42 +159,60 @@ export class RaftDriver {
     this.kickScheduled = true;
     setImmediate(() => {
       this.kickScheduled = false;
-      void this.processReady();
+      this.processReady();
     });
   }
 
-  private async processReady(): Promise<void> {
-    if (this.readyInFlight || this.stopped || !this.node.hasReady()) return;
-    this.readyInFlight = true;
+  /**
+   * Takes a Ready and handles it. Readys are pipelined (RawNode allows a few writes in flight):
+   * the next one is taken as soon as this one's committed entries are applied, while its write is
+   * still being fsynced, so the event loop keeps proposing and replicating instead of waiting for
+   * the disk. Writes complete in order (one WAL), and each Ready's messages wait for its write.
+   */
+  private processReady(): void {
+    if (this.stopped || !this.node.hasReady()) return;
     const ready = this.node.ready();
-    try {
-      await this.handleReady(ready);
-    } catch (error) {
+    const previous = this.lastPersist;
+    const persisted = this.handleReady(ready, previous).catch((error: unknown) => {
       // A failed fsync leaves the node in an unknown durable state: stopping is the only safe move.
-      this.options.logger.error({ err: error }, 'persisting Raft state failed; stopping this node');
+      if (!this.stopped)
+        this.options.logger.error({ err: error }, 'persisting Raft state failed; stopping this node');
       this.stop();
-      throw error;
-    } finally {
-      this.readyInFlight = false;
-    }
+    });
+    this.lastPersist = persisted;
     this.kick();
   }
 
-  private async handleReady(ready: Ready): Promise<void> {
+  private async handleReady(ready: Ready, previous: Promise<void>): Promise<void> {
     // A leader may send appends and heartbeats while its own disk write runs (Raft thesis §10.2.1):
     // it counts itself toward commit only after persisting. Everything else waits for the fsync.
     const early = this.node.raft.role === 'leader' ? ready.messages.filter(isLeaderReplication) : [];
     const late =
       early.length > 0 ? ready.messages.filter((message) => !isLeaderReplication(message)) : ready.messages;
     if (early.length > 0) this.options.send(early);
-    await this.options.storage.persist({
+    const write = this.options.storage.persist({
       hardState: ready.hardState,
       entries: ready.entries,
       snapshot: ready.snapshot,
     });
+    // Committed entries are durable on a quorum already, so they are applied (and their clients
+    // answered) while this Ready's new entries are being fsynced, not one fsync later. A snapshot
+    // is only installed once it is durable, so a crash never leaves state ahead of the disk's log.
+    if (!ready.snapshot) this.finishApplying(ready);
+    await previous;
+    await write;
     if (this.stopped) return;
     if (late.length > 0) this.options.send(late);
-    if (ready.snapshot) this.options.stateMachine.restore(ready.snapshot);
+    this.node.advancePersisted(ready);
+    if (ready.snapshot) {
+      this.options.stateMachine.restore(ready.snapshot);
+      this.finishApplying(ready);
+    }
+    this.kick();
+  }
+
+  /** Applies `ready`'s committed entries, serves reads that became ready, and confirms to Raft. */
+  private finishApplying(ready: Ready): void {
     for (const entry of ready.committedEntries) this.options.stateMachine.apply(entry);
     const lastApplied = ready.committedEntries.at(-1)?.index ?? ready.snapshot?.metadata.index;
     for (const state of ready.readStates) {
@@ -201,7 +223,7 @@ export class RaftDriver {
       this.reads.get(context)?.reject(new NotLeaderError(this.node.raft.lead));
       this.reads.delete(context);
     }
-    const confState = this.node.advance(ready);
+    const confState = this.node.advanceApplied(ready);
     if (lastApplied !== undefined) this.appliedIndex = Math.max(this.appliedIndex, lastApplied);
     if (confState) this.options.onConfChange?.(confState);
     this.releaseReads();
