@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { ETCD_ERRORS } from '../mvcc/etcd-types.js';
+import { ClusterSnapshotError, ClusterState } from './cluster-state.js';
+import { MEMBER_ERRORS } from './members.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const put = (key: string, value: string) =>
+  ({
+    kind: 'put',
+    request: {
+      key: bytes(key),
+      value: bytes(value),
+      lease: 0n,
+      prevKv: false,
+      ignoreValue: false,
+      ignoreLease: false,
+    },
+  }) as const;
+const founders = [
+  { id: 1n, name: 'n1', peerUrls: ['http://a:2380'], clientUrls: [], isLearner: false },
+  { id: 2n, name: 'n2', peerUrls: ['http://b:2380'], clientUrls: [], isLearner: false },
+];
+
+describe('ClusterState', () => {
+  test('KV writes go to the MVCC store and report their events', () => {
+    const state = new ClusterState();
+    const applied = state.apply(put('a', '1'));
+    assert.ok(!('error' in applied));
+    assert.equal(applied.revision, 2);
+    assert.equal(applied.events.length, 1);
+  });
+
+  test('NOSPACE lets deletes and compactions through but refuses puts until disarmed', () => {
+    const state = new ClusterState();
+    state.apply(put('a', '1'));
+    state.apply({ kind: 'alarm', action: 'activate', memberId: 7n, alarm: 'NOSPACE' });
+    assert.deepEqual(state.apply(put('b', '2')), { error: ETCD_ERRORS.noSpace });
+    const deleted = state.apply({
+      kind: 'deleteRange',
+      request: { key: bytes('a'), rangeEnd: new Uint8Array(), prevKv: false },
+    });
+    assert.ok(!('error' in deleted));
+    const disarmed = state.apply({ kind: 'alarm', action: 'deactivate', memberId: 7n, alarm: 'NOSPACE' });
+    assert.ok(
+      !('error' in disarmed) && disarmed.response.kind === 'alarm' && disarmed.response.alarms.length === 1,
+    );
+    assert.ok(!('error' in state.apply(put('b', '2'))));
+  });
+
+  test('member changes: add as learner, promote, publish, remove; removed ids never return', () => {
+    const state = new ClusterState({ initialMembers: founders });
+    const context = { memberId: '3', peerUrls: ['http://c:2380'], name: '' };
+    assert.equal(state.applyMemberChange({ type: 'addLearner', memberId: 3n, context }), undefined);
+    assert.equal(state.members.get(3n)?.isLearner, true);
+    assert.equal(state.members.checkAdd(4n, ['http://d:2380'], true), MEMBER_ERRORS.tooManyLearners);
+    assert.equal(state.members.checkAdd(4n, ['http://c:2380'], false), MEMBER_ERRORS.peerUrlExists);
+    state.applyMemberChange({ type: 'addVoter', memberId: 3n, context: undefined });
+    assert.equal(state.members.get(3n)?.isLearner, false);
+    state.apply({ kind: 'publishMember', memberId: 3n, name: 'n3', clientUrls: ['http://c:2379'] });
+    assert.deepEqual(state.members.get(3n)?.clientUrls, ['http://c:2379']);
+    assert.equal(
+      state.applyMemberChange({ type: 'removeNode', memberId: 3n, context: undefined }),
+      undefined,
+    );
+    assert.equal(state.members.get(3n), undefined);
+    assert.equal(state.members.checkAdd(3n, ['http://e:2380'], false), MEMBER_ERRORS.idRemoved);
+  });
+
+  test('a snapshot restores keys, members and alarms; damaged bytes are refused', () => {
+    const state = new ClusterState({ initialMembers: founders });
+    state.apply(put('a', '1'));
+    state.apply({ kind: 'alarm', action: 'activate', memberId: 1n, alarm: 'CORRUPT' });
+    state.applyMemberChange({ type: 'removeNode', memberId: 2n, context: undefined });
+    const snapshot = state.snapshot();
+    const restored = ClusterState.restore(snapshot);
+    assert.equal(restored.kv.currentRevision, state.kv.currentRevision);
+    assert.deepEqual(restored.members.list(), state.members.list());
+    assert.equal(restored.members.isRemoved(2n), true);
+    assert.deepEqual(restored.alarms, state.alarms);
+    for (const offset of [0, 5, 20, snapshot.byteLength - 1]) {
+      const damaged = snapshot.slice();
+      damaged[offset]! ^= 0xff;
+      assert.throws(() => ClusterState.restore(damaged), ClusterSnapshotError, `flip at ${offset}`);
+    }
+    assert.throws(
+      () => ClusterState.restore(snapshot.subarray(0, snapshot.byteLength - 3)),
+      ClusterSnapshotError,
+    );
+  });
+});

@@ -1,0 +1,18 @@
+export {
+  type AlarmMember,
+  type AlarmType,
+  type ClusterApplied,
+  type ClusterCommand,
+  type ClusterResponse,
+  ClusterSnapshotError,
+  ClusterState,
+  type ClusterStateOptions,
+  type MemberChange,
+} from './cluster-state.js';
+export {
+  type ClusterMember,
+  MAX_LEARNERS,
+  MEMBER_ERRORS,
+  type MemberChangeContext,
+  MemberStore,
+} from './members.js';
