@@ -1,10 +1,16 @@
 // `synod start`: run one member until SIGTERM/SIGINT, then shut down gracefully.
+import { renameSync, writeFileSync } from 'node:fs';
+import type { Profiler } from 'node:inspector';
+import { Session } from 'node:inspector/promises';
+import { findSourceMap } from 'node:module';
 import type { ServerConfig } from '../config/server-config.js';
 import { createLogger } from './logger.js';
 import { SynodServer } from './synod-server.js';
 
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger(config.logLevel, { member: config.name });
+  const profileFile = process.env.SYNOD_CPU_PROFILE;
+  const writeProfile = profileFile ? await startCpuProfile(profileFile) : undefined;
   let server: SynodServer;
   try {
     server = await SynodServer.start(config, logger);
@@ -28,8 +34,9 @@ export async function runServer(config: ServerConfig): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    server
-      .stop()
+    (writeProfile?.(false) ?? Promise.resolve())
+      .catch((error: unknown) => logger.error({ err: error }, 'writing the CPU profile failed'))
+      .then(() => server.stop())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
@@ -38,4 +45,48 @@ export async function runServer(config: ServerConfig): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (writeProfile) {
+    process.on('SIGUSR2', () => {
+      writeProfile(true).catch((error: unknown) =>
+        logger.error({ err: error }, 'writing the CPU profile failed'),
+      );
+    });
+  }
+}
+
+/**
+ * Opt-in CPU profile (`SYNOD_CPU_PROFILE=<file>`), taken in-process so that the file is complete
+ * on disk before the process exits (node's --cpu-prof, written at exit, left truncated files).
+ * SIGUSR2 writes the samples since the last write and starts afresh, so a benchmark can cut out
+ * its load window; a graceful stop (SIGTERM/SIGINT) writes the rest before shutting down.
+ * Positions are mapped back to the TypeScript sources tsx compiled, so file:line is right.
+ */
+async function startCpuProfile(file: string): Promise<(restart: boolean) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async (restart) => {
+    const { profile } = await session.post('Profiler.stop');
+    if (restart) await session.post('Profiler.start');
+    mapProfileToSources(profile);
+    // Written aside then renamed, so a reader polling for the file never sees half of it.
+    writeFileSync(`${file}.partial`, JSON.stringify(profile));
+    renameSync(`${file}.partial`, file);
+  };
+}
+
+const TYPESCRIPT_URL = /\.[cm]?ts$/;
+
+function mapProfileToSources(profile: Profiler.Profile): void {
+  for (const node of profile.nodes) {
+    const frame = node.callFrame;
+    if (!TYPESCRIPT_URL.test(frame.url)) continue;
+    const entry = findSourceMap(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
+    if (!entry || !('originalLine' in entry)) continue;
+    frame.lineNumber = entry.originalLine;
+    frame.columnNumber = entry.originalColumn;
+    // Line ticks refer to the compiled code's lines, which no longer match.
+    delete node.positionTicks;
+  }
 }
