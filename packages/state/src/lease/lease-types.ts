@@ -1,6 +1,6 @@
 // etcd v3 leases as plain values: what the replicated lease store holds, etcd's limits with their
 // units, and the lease errors etcd answers with (exact text: clients match on it).
-import type { EtcdError } from '../mvcc/etcd-types.js';
+import { ETCD_ERRORS, type EtcdError } from '../mvcc/etcd-types.js';
 
 /** etcd's MaxLeaseTTL (server/lease/lessor.go): a longer TTL is refused. */
 export const LEASE_TTL_SECONDS_MAX = 9_000_000_000;
@@ -43,7 +43,7 @@ export const NO_LEASE = 0n;
 
 /** etcd's lease errors, verbatim (api/v3rpc/rpctypes/error.go). */
 export const LEASE_ERRORS = {
-  leaseNotFound: { code: 'NotFound', message: 'etcdserver: requested lease not found' },
+  leaseNotFound: ETCD_ERRORS.leaseNotFound,
   leaseExists: { code: 'FailedPrecondition', message: 'etcdserver: lease already exists' },
   ttlTooLarge: { code: 'OutOfRange', message: 'etcdserver: too large lease TTL' },
 } as const satisfies Record<string, EtcdError>;

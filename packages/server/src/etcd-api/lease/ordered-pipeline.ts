@@ -38,66 +38,93 @@ export async function answerInOrder<Request, Response>(
   if (!Number.isSafeInteger(inFlightMax) || inFlightMax < 1) {
     throw new RangeError(`inFlightMax must be a positive integer, got ${inFlightMax}`);
   }
-  const pending: Promise<Response>[] = [];
-  const readerTurn = new Wakeup();
-  const senderTurn = new Wakeup();
-  let reading = true;
-  let stopped = false;
+  const pipeline = new OrderedPipeline(answer, send, inFlightMax, stats);
+  const aborted = abortion(signal);
+  try {
+    await Promise.race([pipeline.run(requests), aborted.promise]);
+  } finally {
+    pipeline.stop();
+    aborted.dispose();
+  }
+}
 
-  const stop = (): void => {
-    if (stopped) return;
-    stopped = true;
-    stats.inFlight -= pending.length;
-    pending.length = 0;
-    readerTurn.wake();
-    senderTurn.wake();
-  };
+/** A reader that starts answers and a sender that sends them in order, sharing one bounded queue. */
+class OrderedPipeline<Request, Response> {
+  private readonly answer: (request: Request) => Promise<Response>;
+  private readonly send: (response: Response) => Promise<void>;
+  private readonly inFlightMax: number;
+  private readonly stats: OrderedPipelineStats;
+  /** Answers in request order; the head is the next to send. */
+  private readonly pending: Promise<Response>[] = [];
+  private readonly readerTurn = new Wakeup();
+  private readonly senderTurn = new Wakeup();
+  private reading = true;
+  private stopped = false;
 
-  const reader = async (): Promise<void> => {
+  constructor(
+    answer: (request: Request) => Promise<Response>,
+    send: (response: Response) => Promise<void>,
+    inFlightMax: number,
+    stats: OrderedPipelineStats,
+  ) {
+    this.answer = answer;
+    this.send = send;
+    this.inFlightMax = inFlightMax;
+    this.stats = stats;
+  }
+
+  /** Resolves once every request is answered; on the first failure, stops and rejects with it. */
+  async run(requests: AsyncIterable<Request>): Promise<void> {
+    const failFast = (error: unknown): never => {
+      this.stop();
+      throw error;
+    };
+    await Promise.all([this.read(requests).catch(failFast), this.sendInOrder().catch(failFast)]);
+  }
+
+  /** Drops pending answers and lets both sides return at their next turn. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stats.inFlight -= this.pending.length;
+    this.pending.length = 0;
+    this.readerTurn.wake();
+    this.senderTurn.wake();
+  }
+
+  private async read(requests: AsyncIterable<Request>): Promise<void> {
     try {
       for await (const request of requests) {
-        while (pending.length >= inFlightMax && !stopped) await readerTurn.wait();
-        if (stopped) return; // leaving the loop ends the request stream's iteration
-        const answered = answer(request);
+        while (this.pending.length >= this.inFlightMax && !this.stopped) await this.readerTurn.wait();
+        if (this.stopped) return; // leaving the loop ends the request stream's iteration
+        const answered = this.answer(request);
         answered.catch(() => {}); // the sender awaits it; this only keeps a dropped answer quiet
-        pending.push(answered);
-        stats.inFlight++;
-        senderTurn.wake();
+        this.pending.push(answered);
+        this.stats.inFlight++;
+        this.senderTurn.wake();
       }
     } finally {
-      reading = false;
-      senderTurn.wake();
+      this.reading = false;
+      this.senderTurn.wake();
     }
-  };
+  }
 
-  const sender = async (): Promise<void> => {
+  private async sendInOrder(): Promise<void> {
     for (;;) {
-      const next = pending[0];
+      const next = this.pending[0];
       if (next === undefined) {
-        if (!reading || stopped) return;
-        await senderTurn.wait();
+        if (!this.reading || this.stopped) return;
+        await this.senderTurn.wait();
         continue;
       }
       const response = await next;
-      if (stopped) return;
-      await send(response);
-      if (stopped) return;
-      pending.shift();
-      stats.inFlight--;
-      readerTurn.wake();
+      if (this.stopped) return;
+      await this.send(response);
+      if (this.stopped) return;
+      this.pending.shift();
+      this.stats.inFlight--;
+      this.readerTurn.wake();
     }
-  };
-
-  const aborted = abortion(signal);
-  try {
-    const failFast = (error: unknown): never => {
-      stop();
-      throw error;
-    };
-    await Promise.race([Promise.all([reader().catch(failFast), sender().catch(failFast)]), aborted.promise]);
-  } finally {
-    stop();
-    aborted.dispose();
   }
 }
 
