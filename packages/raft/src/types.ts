@@ -66,6 +66,8 @@ export interface ConfChange {
   readonly changes: readonly ConfChangeSingle[];
   /** 'auto': simple if possible, else joint with automatic leave; 'joint': always joint, leave explicitly. */
   readonly transition: 'auto' | 'joint';
+  /** Opaque to Raft, replicated with the change (the application's details: who asked, member URLs). */
+  readonly context?: string;
 }
 
 /** A read the application may serve once it has applied up to `index` (ReadIndex, Raft thesis §6.4). */

@@ -6,8 +6,8 @@ import { unary } from '../grpc/methods.js';
 import type { GrpcServer } from '../grpc/server.js';
 import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import type { SynodServer } from '../node/synod-server.js';
-import type { KvResult } from './kv-service.js';
 import { ETCD_METHOD_CODECS } from './proto/messages.js';
+import type { StateResult } from './state-service.js';
 
 /** The version etcdctl shows: the etcd API level we serve. */
 export const SERVED_ETCD_VERSION = '3.4.0';
@@ -29,7 +29,7 @@ function toGrpcError(error: EtcdError): GrpcError {
   return new GrpcError(STATUS_OF[error.code], error.message);
 }
 
-function unwrap<T>(result: KvResult<T>): { value: T; revision: number } {
+function unwrap<T>(result: StateResult<T>): { value: T; revision: number } {
   if (!result.ok) throw toGrpcError(result.error);
   return { value: result.value, revision: result.revision };
 }
@@ -42,13 +42,13 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
     raftTerm: server.driver.node.raft.term,
   });
   const write = async <K extends KvWriteRequest['kind']>(request: Extract<KvWriteRequest, { kind: K }>) => {
-    const { value, revision } = unwrap(await server.kv.write(request));
+    const { value, revision } = unwrap(await server.state.write(request));
     return { response: value as Extract<KvWriteResponse, { kind: K }>, header: header(revision) };
   };
   const codecs = ETCD_METHOD_CODECS;
   grpc.addService('etcdserverpb.KV', {
     Range: unary(codecs.KV.Range, async (request) => {
-      const { value, revision } = unwrap(await server.kv.range(request));
+      const { value, revision } = unwrap(await server.state.range(request));
       return { ...value, header: header(revision) };
     }),
     Put: unary(codecs.KV.Put, async (request) => {
@@ -73,7 +73,7 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
       const raft = server.driver.node.raft;
       const walBytes = server.storage.stats.bytesWritten;
       return {
-        header: header(server.kv.revision),
+        header: header(server.state.revision),
         version: SERVED_ETCD_VERSION,
         dbSize: walBytes,
         leader: server.memberIdOfRaftId(raft.lead),
@@ -88,13 +88,13 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
   });
   grpc.addService('etcdserverpb.Cluster', {
     MemberList: unary(codecs.Cluster.MemberList, async () => ({
-      header: header(server.kv.revision),
-      members: [...server.members.values()].map((member) => ({
+      header: header(server.state.revision),
+      members: server.state.state.members.list().map((member) => ({
         id: member.id,
         name: member.name,
         peerURLs: member.peerUrls,
         clientURLs: member.clientUrls,
-        isLearner: false,
+        isLearner: member.isLearner,
       })),
     })),
   });

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
-import { MvccStore } from '@synod/state';
+import { type ClusterMember, ClusterState } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
-import { KvService } from '../etcd-api/kv-service.js';
 import { registerEtcdServices } from '../etcd-api/services.js';
+import { StateService } from '../etcd-api/state-service.js';
 import { GrpcServer } from '../grpc/server.js';
 import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
 import { RaftDiskStorage } from '../storage/raft-storage.js';
@@ -19,6 +19,8 @@ import type { Logger } from './logger.js';
 
 /** gRPC receive limit = request limit + etcd's 512 KiB allowance for framing and metadata. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long to wait before publishing this member's attributes again after a failure. */
+const PUBLISH_RETRY_MS = 500;
 /** Writes waiting for their entry to apply, per member. */
 const MAX_PENDING_WRITES = 10_000;
 
@@ -42,11 +44,12 @@ export class SynodServer {
   readonly config: ServerConfig;
   readonly self: MemberInfo;
   readonly clusterId: bigint;
+  /** The founding members from member.json (the live list is the replicated one: state.state.members). */
   readonly members: ReadonlyMap<string, MemberInfo>;
   readonly storage: RaftDiskStorage;
   readonly transport: PeerTransport;
   readonly driver: RaftDriver;
-  readonly kv: KvService;
+  readonly state: StateService;
   readonly grpc: GrpcServer;
   private readonly logger: Logger;
 
@@ -68,13 +71,15 @@ export class SynodServer {
       5,
       Math.round(parts.config.electionTimeoutMs / parts.config.heartbeatIntervalMs),
     );
-    this.kv = new KvService({
+    const stateOptions = {
+      maxTxnOps: parts.config.maxTxnOps,
+      initialMembers: initialMembersOf(this.members),
+    };
+    this.state = new StateService({
       nodeId: this.self.raftId,
       driver: () => this.driver,
-      createStore: (snapshot) =>
-        snapshot
-          ? MvccStore.restore(snapshot, { maxTxnOps: parts.config.maxTxnOps })
-          : new MvccStore({ maxTxnOps: parts.config.maxTxnOps }),
+      createState: (snapshot) =>
+        snapshot ? ClusterState.restore(snapshot, stateOptions) : new ClusterState(stateOptions),
       // etcd: 5 s plus two election timeouts.
       requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
       maxPendingWrites: MAX_PENDING_WRITES,
@@ -84,7 +89,8 @@ export class SynodServer {
       nodeId: this.self.raftId,
       raft: { random: { next: Math.random }, electionTicks, heartbeatTicks: 1 },
       storage: this.storage,
-      stateMachine: this.kv,
+      stateMachine: this.state,
+      onConfChange: () => this.updatePeers(),
       send: (messages) => this.transport.send([...messages]),
       logger: this.logger,
       tickMs: parts.config.heartbeatIntervalMs,
@@ -135,7 +141,11 @@ export class SynodServer {
     mkdirSync(config.dataDir, { recursive: true });
     const identity = loadOrCreateIdentity(config);
     const storage = await RaftDiskStorage.open(config.dataDir, { logger });
-    if (storage.isEmpty()) {
+    if (storage.isEmpty() && config.initialClusterState === 'existing') {
+      // Joining a running cluster (after MemberAdd): the leader sends a snapshot with the
+      // configuration and state; until then this member has no configuration and cannot vote.
+      logger.info({}, 'joining an existing cluster; waiting for the leader to send a snapshot');
+    } else if (storage.isEmpty()) {
       const voters = [...identity.members.values()].map((member) => member.raftId).sort();
       const confState: ConfState = {
         voters,
@@ -144,7 +154,8 @@ export class SynodServer {
         learnersNext: [],
         autoLeave: false,
       };
-      await storage.bootstrap(confState);
+      const initial = new ClusterState({ initialMembers: initialMembersOf(identity.members) });
+      await storage.bootstrap(confState, initial.snapshot());
       logger.info({ voters }, 'bootstrapped a new member');
     }
     const server = new SynodServer({ config, ...identity, storage, logger });
@@ -152,7 +163,47 @@ export class SynodServer {
     server.driver.start();
     const client = config.listenClientUrls[0]!;
     await server.grpc.listen(client.host, client.port);
+    void server.publishAttributes();
     return server;
+  }
+
+  private publishing = true;
+
+  /**
+   * etcd's publish: once a leader exists, replicate this member's name and client URLs so every
+   * member's MemberList shows them (and followers can find the leader's client endpoint).
+   * Retried until it is applied; done again on every start, since the URLs may have changed.
+   */
+  private async publishAttributes(): Promise<void> {
+    while (this.publishing) {
+      const known = this.state.state.members.get(this.self.id);
+      if (
+        known &&
+        known.name === this.self.name &&
+        known.clientUrls.join(',') === this.self.clientUrls.join(',')
+      )
+        return;
+      const result = await this.state.propose({
+        kind: 'publishMember',
+        memberId: this.self.id,
+        name: this.self.name,
+        clientUrls: this.self.clientUrls,
+      });
+      if (result.ok) return;
+      await new Promise((resolve) => setTimeout(resolve, PUBLISH_RETRY_MS));
+    }
+  }
+
+  /** The transport follows the replicated member list (members added, moved or removed). */
+  private updatePeers(): void {
+    const peers = new Map<string, { host: string; port: number }>();
+    for (const member of this.state.state.members.list()) {
+      const raftId = raftIdOf(member.id);
+      if (raftId === this.self.raftId || member.peerUrls.length === 0) continue;
+      const url = new URL(member.peerUrls[0]!);
+      peers.set(raftId, { host: url.hostname, port: Number(url.port) });
+    }
+    this.transport.updatePeers(peers);
   }
 
   /** Raft id (hex) → etcd member id. */
@@ -162,7 +213,8 @@ export class SynodServer {
 
   async stop(): Promise<void> {
     await this.grpc.close();
-    this.kv.close();
+    this.publishing = false;
+    this.state.close();
     this.driver.stop();
     await this.transport.stop();
     await this.storage.close();
@@ -252,4 +304,15 @@ function loadOrCreateIdentity(config: ServerConfig): {
     });
   }
   return { self: members.get(file.name)!, clusterId: BigInt(`0x${file.clusterId}`), members };
+}
+
+function initialMembersOf(members: ReadonlyMap<string, MemberInfo>): ClusterMember[] {
+  return [...members.values()].map((member) => ({
+    id: member.id,
+    // Published by each member once it runs (etcd's publish), so founders start unnamed alike.
+    name: '',
+    peerUrls: [...member.peerUrls],
+    clientUrls: [],
+    isLearner: false,
+  }));
 }

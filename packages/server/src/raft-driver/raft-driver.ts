@@ -3,6 +3,7 @@
 // committed entries to the state machine, and serves ReadIndex waits. The protocol itself lives
 // in @synod/raft; this file only does I/O, in the order the Ready contract requires.
 import type {
+  ConfChange,
   ConfState,
   Entry,
   HardState,
@@ -13,7 +14,7 @@ import type {
   Snapshot,
   Storage,
 } from '@synod/raft';
-import { RawNode } from '@synod/raft';
+import { type ProposeResult, RawNode } from '@synod/raft';
 
 /** Durable storage as the driver needs it (RaftDiskStorage implements it; tests use a memory fake). */
 export interface DriverStorage {
@@ -135,6 +136,20 @@ export class RaftDriver {
   propose(data: Uint8Array): void {
     if (!this.node.raft.forwardProposal([data])) throw new NotLeaderError(this.node.raft.lead);
     this.kick();
+  }
+
+  /** Proposes a membership change (leader only; see RawNode.proposeConfChange). */
+  proposeConfChange(change: ConfChange): ProposeResult {
+    const result = this.node.proposeConfChange(change);
+    if (result.ok) this.kick();
+    return result;
+  }
+
+  /** Asks `target` to take over leadership (leader only); false when it cannot be tried now. */
+  transferLeadership(target: NodeId): boolean {
+    const started = this.node.transferLeadership(target);
+    if (started) this.kick();
+    return started;
   }
 
   /** Resolves with a read index once this node has applied up to it (linearizable read point). */

@@ -69,7 +69,7 @@ describe('RaftDiskStorage round trip', () => {
     withTempDir(async (dir) => {
       const { storage } = await openStorage(dir);
       await storage.bootstrap(conf);
-      await storage.persist({ ...noSnapshot, entries: entryRange(1, 20, 1), hardState: hardState(1, 15) });
+      await storage.persist({ ...noSnapshot, entries: entryRange(2, 20, 1), hardState: hardState(1, 15) });
       await storage.saveSnapshot(snapshotAt(10, 1), 10);
       await storage.persist({
         ...noSnapshot,

@@ -42,6 +42,10 @@ export interface PersistRequest {
  * const node = new RawNode({ id, random }, storage.memory);
  * // for each Ready: await storage.persist(ready), then send, apply, advance
  */
+/** Where a founding member's log starts (see bootstrap()). */
+const BOOTSTRAP_INDEX = 1;
+const BOOTSTRAP_TERM = 1;
+
 export class RaftDiskStorage {
   /** What the Raft core reads; updated only after the matching write is durable. */
   readonly memory: MemoryStorage;
@@ -112,11 +116,23 @@ export class RaftDiskStorage {
    * Records the membership a fresh node starts with (a snapshot at index 0 holding only the
    * configuration), so it survives restarts before the first real snapshot.
    */
-  async bootstrap(confState: ConfState): Promise<void> {
+  /**
+   * Founds a new cluster's member: a snapshot at index 1, term 1 holding the initial configuration
+   * and state (the same on every founding member). The log therefore starts at index 2, so a member
+   * added later, whose log is empty, is always sent a snapshot first and learns the configuration
+   * from it rather than replaying changes onto nothing.
+   */
+  async bootstrap(confState: ConfState, data: Uint8Array = new Uint8Array(0)): Promise<void> {
     invariant(this.isEmpty(), 'bootstrap of a data directory that already holds Raft state');
     this.openedEmpty = false;
-    await this.snapshots.save({ metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) });
-    this.memory.bootstrap(confState);
+    const snapshot = { metadata: { index: BOOTSTRAP_INDEX, term: BOOTSTRAP_TERM, confState }, data };
+    await this.snapshots.save(snapshot);
+    this.memory.applySnapshot(snapshot);
+    await this.persist({
+      hardState: { term: BOOTSTRAP_TERM, vote: '', commit: BOOTSTRAP_INDEX },
+      entries: [],
+      snapshot: undefined,
+    });
   }
 
   /**

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { PutRequest, RangeRequest } from '@synod/state';
-import { MvccStore } from '@synod/state';
+import { ClusterState } from '@synod/state';
 import { startDriverCluster, waitFor } from '../raft-driver/driver.fixture.js';
-import { KvService } from './kv-service.js';
+import { StateService } from './state-service.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
@@ -41,10 +41,10 @@ function startCluster(ids: string[]) {
   const cluster = startDriverCluster(
     ids,
     (id, driver) =>
-      new KvService({
+      new StateService({
         nodeId: id,
         driver,
-        createStore: (snapshot) => (snapshot ? MvccStore.restore(snapshot) : new MvccStore()),
+        createState: (snapshot) => (snapshot ? ClusterState.restore(snapshot) : new ClusterState()),
         requestTimeoutMs: 2_000,
         maxPendingWrites: 1_000,
       }),
@@ -60,7 +60,7 @@ function startCluster(ids: string[]) {
   };
 }
 
-describe('KvService over three Raft drivers', () => {
+describe('StateService over three Raft drivers', () => {
   test('a put on a follower is forwarded, answered with its revision, and read back linearizably elsewhere', async () => {
     const cluster = startCluster(['a', 'b', 'c']);
     try {

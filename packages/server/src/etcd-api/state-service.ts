@@ -1,0 +1,291 @@
+// The replicated state behind the etcd API, independent of gRPC: commands go through the Raft log
+// (proposed here or forwarded to the leader) and are answered when this member applies them;
+// linearizable reads wait for a ReadIndex point, serializable reads are served locally.
+import { randomUUID } from 'node:crypto';
+import type { ConfChange, Entry, Snapshot } from '@synod/raft';
+import { decodeConfChange } from '@synod/raft';
+import type {
+  ClusterApplied,
+  ClusterCommand,
+  ClusterState,
+  EtcdError,
+  KvEvent,
+  KvWriteRequest,
+  KvWriteResponse,
+  MemberChangeContext,
+  RangeRequest,
+  RangeResponse,
+} from '@synod/state';
+import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
+import { Packr } from 'msgpackr';
+import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
+import { NotLeaderError } from '../raft-driver/raft-driver.js';
+
+export type StateResult<T> =
+  | { readonly ok: true; readonly value: T; readonly revision: number }
+  | { readonly ok: false; readonly error: EtcdError };
+
+/** @deprecated name kept for the KV handlers: a StateResult. */
+export type KvResult<T> = StateResult<T>;
+
+/** A command as stored in a log entry: who proposed it (to answer the client) and what it does. */
+interface LoggedCommand {
+  readonly origin: string;
+  readonly sequence: number;
+  readonly command: ClusterCommand;
+}
+
+/** What a membership conf change carries in its context: who asked, and the member's details. */
+interface LoggedMemberChange extends MemberChangeContext {
+  readonly origin: string;
+  readonly sequence: number;
+}
+
+const commandCodec = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
+
+export function encodeCommand(command: LoggedCommand): Uint8Array {
+  return commandCodec.pack(command);
+}
+
+export function decodeCommand(data: Uint8Array): LoggedCommand {
+  const logged = commandCodec.unpack(data) as LoggedCommand;
+  if (
+    typeof logged?.origin !== 'string' ||
+    typeof logged.sequence !== 'number' ||
+    typeof logged.command?.kind !== 'string'
+  ) {
+    throw new Error('log entry does not hold a cluster command');
+  }
+  return logged;
+}
+
+/** How often a request waiting for an election checks for a leader. */
+const LEADER_POLL_MS = 10;
+
+interface PendingProposal {
+  readonly resolve: (result: StateResult<ClusterApplied | undefined>) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+}
+
+export interface StateServiceOptions {
+  readonly nodeId: string;
+  readonly driver: () => RaftDriver;
+  readonly createState: (snapshot: Uint8Array | undefined) => ClusterState;
+  /** etcd answers "request timed out" after 5 s plus two election timeouts. */
+  readonly requestTimeoutMs: number;
+  /** Bound on proposals waiting for their entry to apply. */
+  readonly maxPendingWrites: number;
+  /** etcd's --max-request-bytes: a larger write is refused before it is proposed. */
+  readonly maxRequestBytes?: number;
+  /** Called after every applied command that changed keys (watchers, leases). */
+  readonly onEvents?: (events: readonly KvEvent[], revision: number) => void;
+  /** Called after a snapshot replaced the whole state (watchers must resynchronise). */
+  readonly onRestore?: (state: ClusterState) => void;
+}
+
+export class StateService implements StateMachine {
+  private current: ClusterState;
+  private readonly options: StateServiceOptions;
+  private readonly pending = new Map<number, PendingProposal>();
+  private nextSequence = 0;
+  /** Unique per process start, so entries proposed before a restart never answer new requests. */
+  private readonly origin: string;
+
+  constructor(options: StateServiceOptions) {
+    this.options = options;
+    this.origin = `${options.nodeId}/${randomUUID()}`;
+    this.current = options.createState(undefined);
+  }
+
+  /** The replicated state as applied on this member (read-only use: serializable reads). */
+  get state(): ClusterState {
+    return this.current;
+  }
+
+  get revision(): number {
+    return this.current.kv.currentRevision;
+  }
+
+  get pendingProposals(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Like etcd, a request made while no leader is known waits for one (an election usually takes
+   * about one election timeout) instead of failing at once; it fails after the request timeout.
+   */
+  async waitForLeader(): Promise<boolean> {
+    const deadline = Date.now() + this.options.requestTimeoutMs;
+    while (this.options.driver().node.raft.lead === '') {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+    }
+    return true;
+  }
+
+  /** Replicates `command`; resolves with what applying it answered on this member. */
+  async propose(command: ClusterCommand): Promise<StateResult<ClusterApplied>> {
+    if (this.pending.size >= this.options.maxPendingWrites) {
+      return { ok: false, error: ETCD_ERRORS.tooManyRequests };
+    }
+    if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
+    const sequence = this.nextSequence++;
+    const data = encodeCommand({ origin: this.origin, sequence, command });
+    if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
+      return { ok: false, error: ETCD_ERRORS.requestTooLarge };
+    }
+    try {
+      this.options.driver().propose(data);
+    } catch (error) {
+      if (error instanceof NotLeaderError) return { ok: false, error: ETCD_ERRORS.noLeader };
+      throw error;
+    }
+    return this.awaitApply(sequence) as Promise<StateResult<ClusterApplied>>;
+  }
+
+  /**
+   * Proposes a membership change on the leader (the caller forwards to the leader otherwise);
+   * resolves once this member applied the conf-change entry.
+   */
+  async proposeMemberChange(
+    change: Omit<ConfChange, 'context'>,
+    member: MemberChangeContext,
+  ): Promise<StateResult<undefined>> {
+    if (this.pending.size >= this.options.maxPendingWrites) {
+      return { ok: false, error: ETCD_ERRORS.tooManyRequests };
+    }
+    const sequence = this.nextSequence++;
+    const context: LoggedMemberChange = { ...member, origin: this.origin, sequence };
+    const result = this.options.driver().proposeConfChange({ ...change, context: JSON.stringify(context) });
+    if (!result.ok) {
+      if (result.reason === 'notLeader') return { ok: false, error: ETCD_ERRORS.notLeader };
+      // Another change is still being applied, or the leader has not committed in its term yet.
+      if (result.reason === 'confChangePending') return { ok: false, error: MEMBER_CHANGE_BUSY };
+      return {
+        ok: false,
+        error: { code: 'FailedPrecondition', message: `etcdserver: ${result.detail ?? result.reason}` },
+      };
+    }
+    return this.awaitApply(sequence) as Promise<StateResult<undefined>>;
+  }
+
+  /** Put, DeleteRange, Txn and Compact: replicated, answered once applied here. */
+  async write(write: KvWriteRequest): Promise<StateResult<KvWriteResponse>> {
+    const result = await this.propose(write);
+    if (!result.ok) return result;
+    return { ok: true, value: result.value.response as KvWriteResponse, revision: result.value.revision };
+  }
+
+  /** Waits until this member has applied everything committed when it was called (ReadIndex). */
+  async linearizableBarrier(): Promise<EtcdError | undefined> {
+    if (!(await this.waitForLeader())) return ETCD_ERRORS.noLeader;
+    try {
+      await this.options.driver().readIndex();
+      return undefined;
+    } catch (error) {
+      if (error instanceof NotLeaderError) return ETCD_ERRORS.noLeader;
+      return ETCD_ERRORS.timeout;
+    }
+  }
+
+  /** Range: linearizable (ReadIndex) unless `serializable` asks for this member's local state. */
+  async range(request: RangeRequest): Promise<StateResult<RangeResponse>> {
+    if (!request.serializable) {
+      const error = await this.linearizableBarrier();
+      if (error) return { ok: false, error };
+    }
+    const result = this.current.kv.range(request);
+    if ('error' in result) return { ok: false, error: result.error };
+    return { ok: true, value: result, revision: this.current.kv.currentRevision };
+  }
+
+  private awaitApply(sequence: number): Promise<StateResult<ClusterApplied | undefined>> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        // Indeterminate: the command may still be applied later (clients treat this as unknown).
+        this.pending.delete(sequence);
+        resolve({ ok: false, error: ETCD_ERRORS.timeout });
+      }, this.options.requestTimeoutMs);
+      this.pending.set(sequence, { resolve, timer });
+    });
+  }
+
+  private settle(origin: string, sequence: number, result: StateResult<ClusterApplied | undefined>): void {
+    if (origin !== this.origin) return;
+    const waiting = this.pending.get(sequence);
+    if (!waiting) return;
+    this.pending.delete(sequence);
+    clearTimeout(waiting.timer);
+    waiting.resolve(result);
+  }
+
+  // ─── StateMachine (called by the Raft driver, in log order) ─────────────────
+
+  apply(entry: Entry): void {
+    if (entry.data.byteLength === 0) return;
+    if (entry.kind === 'config') {
+      this.applyConfigEntry(entry);
+      return;
+    }
+    const logged = decodeCommand(entry.data);
+    const outcome = this.current.apply(logged.command);
+    if (!('error' in outcome) && outcome.events.length > 0)
+      this.options.onEvents?.(outcome.events, outcome.revision);
+    this.settle(
+      logged.origin,
+      logged.sequence,
+      'error' in outcome
+        ? { ok: false, error: outcome.error }
+        : { ok: true, value: outcome, revision: outcome.revision },
+    );
+  }
+
+  private applyConfigEntry(entry: Entry): void {
+    const change = decodeConfChange(entry.data);
+    let context: LoggedMemberChange | undefined;
+    try {
+      context = change.context ? (JSON.parse(change.context) as LoggedMemberChange) : undefined;
+    } catch {
+      context = undefined;
+    }
+    let error: EtcdError | undefined;
+    for (const single of change.changes) {
+      error ??= this.current.applyMemberChange({
+        type: single.type,
+        memberId: BigInt(`0x${single.node}`),
+        context,
+      });
+    }
+    if (context) {
+      this.settle(
+        context.origin,
+        context.sequence,
+        error ? { ok: false, error } : { ok: true, value: undefined, revision: this.revision },
+      );
+    }
+  }
+
+  restore(snapshot: Snapshot): void {
+    this.current = this.options.createState(snapshot.data.byteLength > 0 ? snapshot.data : undefined);
+    this.options.onRestore?.(this.current);
+  }
+
+  snapshotData(): Uint8Array {
+    return this.current.snapshot();
+  }
+
+  /** Fails every waiting proposal (shutdown). */
+  close(): void {
+    for (const [sequence, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.resolve({ ok: false, error: ETCD_ERRORS.stopped });
+      this.pending.delete(sequence);
+    }
+  }
+}
+
+/** A membership change while the previous one is still being applied: retriable. */
+const MEMBER_CHANGE_BUSY: EtcdError = {
+  code: 'Unavailable',
+  message: 'etcdserver: another membership change is in progress; retry shortly',
+};
