@@ -248,21 +248,11 @@ export class StateService implements StateMachine {
     } catch {
       context = undefined;
     }
-    let error: EtcdError | undefined;
     for (const single of change.changes) {
-      error ??= this.current.applyMemberChange({
-        type: single.type,
-        memberId: BigInt(`0x${single.node}`),
-        context,
-      });
+      this.current.applyMemberChange({ type: single.type, memberId: BigInt(`0x${single.node}`), context });
     }
-    if (context) {
-      this.settle(
-        context.origin,
-        context.sequence,
-        error ? { ok: false, error } : { ok: true, value: undefined, revision: this.revision },
-      );
-    }
+    if (context)
+      this.settle(context.origin, context.sequence, { ok: true, value: undefined, revision: this.revision });
   }
 
   restore(snapshot: Snapshot): void {

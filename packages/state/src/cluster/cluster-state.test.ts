@@ -51,7 +51,7 @@ describe('ClusterState', () => {
   test('member changes: add as learner, promote, publish, remove; removed ids never return', () => {
     const state = new ClusterState({ initialMembers: founders });
     const context = { memberId: '3', peerUrls: ['http://c:2380'], name: '' };
-    assert.equal(state.applyMemberChange({ type: 'addLearner', memberId: 3n, context }), undefined);
+    state.applyMemberChange({ type: 'addLearner', memberId: 3n, context });
     assert.equal(state.members.get(3n)?.isLearner, true);
     assert.equal(state.members.checkAdd(4n, ['http://d:2380'], true), MEMBER_ERRORS.tooManyLearners);
     assert.equal(state.members.checkAdd(4n, ['http://c:2380'], false), MEMBER_ERRORS.peerUrlExists);

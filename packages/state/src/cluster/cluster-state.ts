@@ -4,7 +4,7 @@
 import { crc32c } from '@synod/core/hashing';
 import { ETCD_ERRORS, type EtcdError, type KvEvent, type KvWriteRequest } from '../mvcc/etcd-types.js';
 import { type AppliedWrite, MvccStore, type MvccStoreOptions } from '../mvcc/store.js';
-import { type ClusterMember, MEMBER_ERRORS, type MemberChangeContext, MemberStore } from './members.js';
+import { type ClusterMember, type MemberChangeContext, MemberStore } from './members.js';
 
 export type AlarmType = 'NOSPACE' | 'CORRUPT';
 
@@ -98,33 +98,26 @@ export class ClusterState {
     }
   }
 
-  /** A committed membership change (Raft conf change): keeps the member list in step. */
-  applyMemberChange(change: MemberChange): EtcdError | undefined {
-    switch (change.type) {
-      case 'removeNode':
-        if (!this.members.get(change.memberId)) return MEMBER_ERRORS.memberNotFound;
-        this.members.remove(change.memberId);
-        return undefined;
-      case 'addLearner':
-      case 'addVoter': {
-        const existing = this.members.get(change.memberId);
-        if (existing) {
-          if (change.type === 'addVoter') this.members.promote(change.memberId);
-          return undefined;
-        }
-        if (!change.context) return MEMBER_ERRORS.memberBadUrls;
-        const error = this.members.checkAdd(change.memberId, change.context.peerUrls, false);
-        if (error) return error;
-        this.members.add({
-          id: change.memberId,
-          name: change.context.name,
-          peerUrls: [...change.context.peerUrls],
-          clientUrls: [],
-          isLearner: change.type === 'addLearner',
-        });
-        return undefined;
-      }
+  /**
+   * A committed membership change (Raft conf change): keeps the member list in step with Raft's
+   * configuration, so it never refuses what Raft applied (requests are validated before proposing).
+   */
+  applyMemberChange(change: MemberChange): void {
+    if (change.type === 'removeNode') {
+      this.members.remove(change.memberId);
+      return;
     }
+    if (this.members.get(change.memberId)) {
+      if (change.type === 'addVoter') this.members.promote(change.memberId);
+      return;
+    }
+    this.members.add({
+      id: change.memberId,
+      name: change.context?.name ?? '',
+      peerUrls: [...(change.context?.peerUrls ?? [])],
+      clientUrls: [],
+      isLearner: change.type === 'addLearner',
+    });
   }
 
   private applyKv(request: KvWriteRequest): ClusterApplied | { error: EtcdError } {
