@@ -1,0 +1,232 @@
+// Wire codecs for etcdserverpb.Watch (watch.proto beside this file): WatchRequest in, WatchResponse
+// out, and etcd's splitting of a big response into fragments. Encoders leave proto3 defaults out,
+// as Go does; decoders give absent fields their defaults and skip unknown fields.
+import type { KvEvent, ResponseHeader } from '@synod/state';
+import { decodeEvent, decodeResponseHeader, encodeEvent, encodeResponseHeader } from '../proto/messages.js';
+import { fieldTag, ProtoReader, ProtoWriter, WireType } from '../proto/wire.js';
+import type { WatchCreateRequest, WatchFilter } from './watch-hub.js';
+
+/** A WatchRequest: one of create, cancel or progress; `none` when the client set none (etcd ignores it). */
+export type WatchRequest =
+  | { readonly kind: 'create'; readonly request: WatchCreateRequest }
+  | { readonly kind: 'cancel'; readonly watchId: number }
+  | { readonly kind: 'progress' }
+  | { readonly kind: 'none' };
+
+export interface WatchResponseMessage {
+  readonly header: ResponseHeader | undefined;
+  readonly watchId: number;
+  readonly created: boolean;
+  readonly canceled: boolean;
+  readonly compactRevision: number;
+  readonly cancelReason: string;
+  /** More responses follow with the rest of these events. */
+  readonly fragment: boolean;
+  readonly events: readonly KvEvent[];
+}
+
+const VARINT = WireType.VARINT;
+const LENGTH_DELIMITED = WireType.LENGTH_DELIMITED;
+
+const WATCH_REQUEST = {
+  create: fieldTag(1, LENGTH_DELIMITED),
+  cancel: fieldTag(2, LENGTH_DELIMITED),
+  progress: fieldTag(3, LENGTH_DELIMITED),
+} as const;
+
+const WATCH_CREATE_REQUEST = {
+  key: fieldTag(1, LENGTH_DELIMITED),
+  rangeEnd: fieldTag(2, LENGTH_DELIMITED),
+  startRevision: fieldTag(3, VARINT),
+  progressNotify: fieldTag(4, VARINT),
+  filtersPacked: fieldTag(5, LENGTH_DELIMITED),
+  filter: fieldTag(5, VARINT),
+  prevKv: fieldTag(6, VARINT),
+  watchId: fieldTag(7, VARINT),
+  fragment: fieldTag(8, VARINT),
+} as const;
+
+const WATCH_RESPONSE = {
+  header: fieldTag(1, LENGTH_DELIMITED),
+  watchId: fieldTag(2, VARINT),
+  created: fieldTag(3, VARINT),
+  canceled: fieldTag(4, VARINT),
+  compactRevision: fieldTag(5, VARINT),
+  cancelReason: fieldTag(6, LENGTH_DELIMITED),
+  fragment: fieldTag(7, VARINT),
+  events: fieldTag(11, LENGTH_DELIMITED),
+} as const;
+
+/** FilterType by wire number; etcd ignores numbers it does not know (proto3 enums are open). */
+const FILTERS: readonly WatchFilter[] = ['NOPUT', 'NODELETE'];
+const EMPTY_BYTES = new Uint8Array(0);
+
+export function decodeWatchRequest(bytes: Uint8Array): WatchRequest {
+  const reader = new ProtoReader(bytes);
+  let request: WatchRequest = { kind: 'none' };
+  // A oneof: the last member on the wire wins, as in protobuf's own parsers.
+  while (!reader.done()) {
+    const tag = reader.tag();
+    if (tag === WATCH_REQUEST.create)
+      request = { kind: 'create', request: readCreateRequest(reader.message()) };
+    else if (tag === WATCH_REQUEST.cancel)
+      request = { kind: 'cancel', watchId: readCancelWatchId(reader.message()) };
+    else if (tag === WATCH_REQUEST.progress) {
+      reader.message();
+      request = { kind: 'progress' };
+    } else reader.skip(tag);
+  }
+  return request;
+}
+
+function readCreateRequest(reader: ProtoReader): WatchCreateRequest {
+  let key: Uint8Array = EMPTY_BYTES;
+  let rangeEnd: Uint8Array = EMPTY_BYTES;
+  let startRevision = 0;
+  let progressNotify = false;
+  const filters: WatchFilter[] = [];
+  let prevKv = false;
+  let watchId = 0;
+  let fragment = false;
+  const addFilter = (number: number): void => {
+    const filter = FILTERS[number];
+    if (filter !== undefined) filters.push(filter);
+  };
+  while (!reader.done()) {
+    const tag = reader.tag();
+    if (tag === WATCH_CREATE_REQUEST.key) key = reader.bytes();
+    else if (tag === WATCH_CREATE_REQUEST.rangeEnd) rangeEnd = reader.bytes();
+    else if (tag === WATCH_CREATE_REQUEST.startRevision) startRevision = reader.int64();
+    else if (tag === WATCH_CREATE_REQUEST.progressNotify) progressNotify = reader.bool();
+    else if (tag === WATCH_CREATE_REQUEST.filter) addFilter(reader.enumValue());
+    else if (tag === WATCH_CREATE_REQUEST.filtersPacked) {
+      const packed = reader.message();
+      while (!packed.done()) addFilter(packed.enumValue());
+    } else if (tag === WATCH_CREATE_REQUEST.prevKv) prevKv = reader.bool();
+    else if (tag === WATCH_CREATE_REQUEST.watchId) watchId = reader.int64();
+    else if (tag === WATCH_CREATE_REQUEST.fragment) fragment = reader.bool();
+    else reader.skip(tag);
+  }
+  return { key, rangeEnd, startRevision, progressNotify, filters, prevKv, watchId, fragment };
+}
+
+function readCancelWatchId(reader: ProtoReader): number {
+  let watchId = 0;
+  while (!reader.done()) {
+    const tag = reader.tag();
+    if (tag === fieldTag(1, VARINT)) watchId = reader.int64();
+    else reader.skip(tag);
+  }
+  return watchId;
+}
+
+/** The client side's encoder (tests, tools). Filters are packed, as Go sends them. */
+export function encodeWatchRequest(request: WatchRequest): Uint8Array {
+  const writer = new ProtoWriter();
+  if (request.kind === 'create') {
+    const create = request.request;
+    const start = writer.beginMessage(1);
+    writer.bytesField(1, create.key);
+    writer.bytesField(2, create.rangeEnd);
+    writer.int64Field(3, create.startRevision);
+    writer.boolField(4, create.progressNotify);
+    if (create.filters.length > 0) writer.bytesFieldAlways(5, packedFilters(create.filters));
+    writer.boolField(6, create.prevKv);
+    writer.int64Field(7, create.watchId);
+    writer.boolField(8, create.fragment);
+    writer.endMessage(start);
+  } else if (request.kind === 'cancel') {
+    const start = writer.beginMessage(2);
+    writer.int64Field(1, request.watchId);
+    writer.endMessage(start);
+  } else if (request.kind === 'progress') {
+    writer.endMessage(writer.beginMessage(3));
+  }
+  return writer.finish();
+}
+
+/** A packed repeated enum is its varints back to back; each filter's number fits in one byte. */
+function packedFilters(filters: readonly WatchFilter[]): Uint8Array {
+  return Uint8Array.from(filters.map((filter) => FILTERS.indexOf(filter)));
+}
+
+export function decodeWatchResponse(bytes: Uint8Array): WatchResponseMessage {
+  const reader = new ProtoReader(bytes);
+  let header: ResponseHeader | undefined;
+  let watchId = 0;
+  let created = false;
+  let canceled = false;
+  let compactRevision = 0;
+  let cancelReason = '';
+  let fragment = false;
+  const events: KvEvent[] = [];
+  while (!reader.done()) {
+    const tag = reader.tag();
+    if (tag === WATCH_RESPONSE.header) header = decodeResponseHeader(reader.bytes());
+    else if (tag === WATCH_RESPONSE.watchId) watchId = reader.int64();
+    else if (tag === WATCH_RESPONSE.created) created = reader.bool();
+    else if (tag === WATCH_RESPONSE.canceled) canceled = reader.bool();
+    else if (tag === WATCH_RESPONSE.compactRevision) compactRevision = reader.int64();
+    else if (tag === WATCH_RESPONSE.cancelReason) cancelReason = reader.string();
+    else if (tag === WATCH_RESPONSE.fragment) fragment = reader.bool();
+    else if (tag === WATCH_RESPONSE.events) events.push(decodeEvent(reader.bytes()));
+    else reader.skip(tag);
+  }
+  return { header, watchId, created, canceled, compactRevision, cancelReason, fragment, events };
+}
+
+export function encodeWatchResponse(message: WatchResponseMessage): Uint8Array {
+  return encodeWithEncodedEvents(message, message.events.map(encodeEvent));
+}
+
+/**
+ * A response as the messages to send: one, or when `fragmentOverBytes` is given and the response
+ * is at least that big with two events or more, pieces as etcd's sendFragments cuts them (each
+ * under the limit unless it holds a single event; `fragment` on all but the last).
+ */
+export function encodeWatchResponseFragments(
+  message: WatchResponseMessage,
+  fragmentOverBytes: number | undefined,
+): Uint8Array[] {
+  const events = message.events.map(encodeEvent);
+  const whole = (): Uint8Array[] => [encodeWithEncodedEvents(message, events)];
+  if (fragmentOverBytes === undefined || events.length < 2) return whole();
+  const pieceBase = encodeWithEncodedEvents({ ...message, fragment: true, events: [] }, []).length;
+  const fieldBytes = events.map((event) => 1 + varintBytes(event.length) + event.length);
+  const total = pieceBase - FRAGMENT_FIELD_BYTES + fieldBytes.reduce((sum, bytes) => sum + bytes, 0);
+  if (total < fragmentOverBytes) return whole();
+  const pieces: Uint8Array[] = [];
+  let first = 0;
+  while (first < events.length) {
+    let end = first + 1;
+    let size = pieceBase + fieldBytes[first]!;
+    while (end < events.length && size + fieldBytes[end]! < fragmentOverBytes) size += fieldBytes[end++]!;
+    const last = end === events.length;
+    const piece = { ...message, fragment: !last, events: message.events.slice(first, end) };
+    pieces.push(encodeWithEncodedEvents(piece, events.slice(first, end)));
+    first = end;
+  }
+  return pieces;
+}
+
+/** `fragment: true` on the wire: a one-byte tag and a one-byte value. */
+const FRAGMENT_FIELD_BYTES = 2;
+
+function encodeWithEncodedEvents(message: WatchResponseMessage, events: readonly Uint8Array[]): Uint8Array {
+  const writer = new ProtoWriter();
+  if (message.header !== undefined) writer.bytesFieldAlways(1, encodeResponseHeader(message.header));
+  writer.int64Field(2, message.watchId);
+  writer.boolField(3, message.created);
+  writer.boolField(4, message.canceled);
+  writer.int64Field(5, message.compactRevision);
+  writer.stringField(6, message.cancelReason);
+  writer.boolField(7, message.fragment);
+  for (const event of events) writer.bytesFieldAlways(11, event);
+  return writer.finish();
+}
+
+function varintBytes(value: number): number {
+  let bytes = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) bytes++;
+  return bytes;
+}

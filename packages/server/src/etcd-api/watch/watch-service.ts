@@ -1,0 +1,159 @@
+// etcdserverpb.Watch/Watch: one bidirectional stream per client carrying many watches. Thin (STYLE
+// §4): requests go to the stream's WatchStream in the hub; responses are pulled from it only as
+// fast as HTTP/2 flow control lets them out (each send is awaited), so a slow client makes its
+// watches fall back to history in the hub instead of making the server buffer. As in etcd, the
+// stream stays open for responses after the client half-closes, until the client cancels it.
+import { ETCD_LIMITS, type ResponseHeader } from '@synod/state';
+import { bidiStreaming, type MethodCodec, type ServerStreamCall } from '../../grpc/methods.js';
+import type { GrpcServer } from '../../grpc/server.js';
+import { GrpcError } from '../../grpc/status.js';
+import { decodeWatchRequest, encodeWatchResponseFragments, type WatchRequest } from './watch-codec.js';
+import type { WatchHub, WatchHubResponse, WatchStream } from './watch-hub.js';
+
+/** etcd's default --experimental-watch-progress-notify-interval. */
+export const WATCH_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
+/** etcd raises shorter intervals to this (minWatchProgressInterval). */
+export const WATCH_PROGRESS_NOTIFY_INTERVAL_MIN_MS = 100;
+/** etcd adds up to a tenth of the interval, so watches created together do not all report together. */
+const PROGRESS_JITTER_FRACTION = 0.1;
+/** etcd splits responses at --max-request-bytes plus gRPC's 512 KiB overhead allowance. */
+export const WATCH_FRAGMENT_OVER_BYTES = ETCD_LIMITS.maxRequestBytes + 512 * 1024;
+
+export interface WatchServiceOptions {
+  /** How often an idle progress_notify watch gets a progress response. Default 10 minutes; at least 100 ms. */
+  readonly progressNotifyIntervalMs?: number;
+  /** Responses at least this big are split for watches that asked for fragments. */
+  readonly fragmentOverBytes?: number;
+  /** Random numbers in [0, 1) for the progress jitter (tests pin it). */
+  readonly random?: () => number;
+}
+
+/** Responses are encoded (and fragmented) by the service itself, so the codec passes bytes through. */
+export const WATCH_METHOD_CODEC: MethodCodec<WatchRequest, Uint8Array> = {
+  decode: decodeWatchRequest,
+  encode: (frame) => frame,
+};
+
+/**
+ * Serves etcdserverpb.Watch from `hub`; `header` makes the ResponseHeader for a revision.
+ *
+ * @example
+ * const hub = new WatchHub(store);
+ * registerWatchService(grpc, hub, (revision) => ({ clusterId, memberId, revision, raftTerm }));
+ * // after each applied write: hub.publish(applied.events, applied.revision)
+ */
+export function registerWatchService(
+  grpc: GrpcServer,
+  hub: WatchHub,
+  header: (revision: number) => ResponseHeader,
+  options: WatchServiceOptions = {},
+): void {
+  const requested = options.progressNotifyIntervalMs ?? WATCH_PROGRESS_NOTIFY_INTERVAL_MS;
+  const settings: StreamSettings = {
+    header,
+    progressIntervalMs: Math.max(requested, WATCH_PROGRESS_NOTIFY_INTERVAL_MIN_MS),
+    fragmentOverBytes: options.fragmentOverBytes ?? WATCH_FRAGMENT_OVER_BYTES,
+    random: options.random ?? Math.random,
+  };
+  grpc.addService('etcdserverpb.Watch', {
+    Watch: bidiStreaming(WATCH_METHOD_CODEC, (requests, call) => serveStream(hub, settings, requests, call)),
+  });
+}
+
+interface StreamSettings {
+  readonly header: (revision: number) => ResponseHeader;
+  readonly progressIntervalMs: number;
+  readonly fragmentOverBytes: number;
+  readonly random: () => number;
+}
+
+async function serveStream(
+  hub: WatchHub,
+  settings: StreamSettings,
+  requests: AsyncIterable<WatchRequest>,
+  call: ServerStreamCall<Uint8Array>,
+): Promise<void> {
+  const stream = hub.openStream();
+  const close = (): void => stream.close();
+  call.signal.addEventListener('abort', close, { once: true });
+  const jitterMs = Math.floor(settings.random() * settings.progressIntervalMs * PROGRESS_JITTER_FRACTION);
+  const ticker = setInterval(() => stream.progressTick(), settings.progressIntervalMs + jitterMs);
+  try {
+    // Receiving ends when the client half-closes; sending goes on until the call ends.
+    await Promise.all([sendResponses(stream, settings, call), receiveRequests(requests, stream)]);
+  } finally {
+    clearInterval(ticker);
+    call.signal.removeEventListener('abort', close);
+    stream.close();
+  }
+}
+
+async function receiveRequests(requests: AsyncIterable<WatchRequest>, stream: WatchStream): Promise<void> {
+  for await (const request of requests) {
+    if (stream.closed) return;
+    if (request.kind === 'progress') {
+      stream.requestProgress();
+      continue;
+    }
+    // etcd ignores a request with no member set.
+    if (request.kind === 'none') continue;
+    // A full answer queue stops reading: HTTP/2 flow control then slows the client down.
+    while (!stream.hasControlRoom && !stream.closed) await stream.waitForControlRoom();
+    if (stream.closed) return;
+    if (request.kind === 'create') stream.create(request.request);
+    else stream.cancel(request.watchId);
+  }
+}
+
+/** Sends what the stream has, each send awaited; returns when the stream closes or the call ends. */
+async function sendResponses(
+  stream: WatchStream,
+  settings: StreamSettings,
+  call: ServerStreamCall<Uint8Array>,
+): Promise<void> {
+  for (;;) {
+    const response = stream.takeResponse();
+    if (response !== undefined) {
+      if (!(await sendResponse(response, settings, call))) {
+        stream.close();
+        return;
+      }
+      continue;
+    }
+    if (stream.closed) return;
+    // Work left means history reads whose events were all filtered out: let I/O run first.
+    if (stream.hasWork) await new Promise<void>((resolve) => setImmediate(resolve));
+    else await stream.waitForWork();
+  }
+}
+
+/** False when the call is over (or a response cannot be sent, which ends the call). */
+async function sendResponse(
+  response: WatchHubResponse,
+  settings: StreamSettings,
+  call: ServerStreamCall<Uint8Array>,
+): Promise<boolean> {
+  const message = {
+    header: settings.header(response.revision),
+    watchId: response.watchId,
+    created: response.created,
+    canceled: response.canceled,
+    compactRevision: response.compactRevision,
+    cancelReason: response.cancelReason,
+    fragment: false,
+    events: response.events,
+  };
+  const frames = encodeWatchResponseFragments(
+    message,
+    response.fragment ? settings.fragmentOverBytes : undefined,
+  );
+  try {
+    for (const frame of frames) await call.send(frame);
+    return true;
+  } catch (error) {
+    // A rejection on a live call means this response cannot go (too big): end the stream with it.
+    if (error instanceof GrpcError && !call.signal.aborted)
+      call.end({ code: error.code, message: error.message });
+    return false;
+  }
+}
