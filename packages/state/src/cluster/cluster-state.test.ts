@@ -89,3 +89,73 @@ describe('ClusterState', () => {
     );
   });
 });
+
+describe('ClusterState leases', () => {
+  const putWithLease = (key: string, lease: bigint) =>
+    ({
+      kind: 'put',
+      request: {
+        key: bytes(key),
+        value: bytes('v'),
+        lease,
+        prevKv: false,
+        ignoreValue: false,
+        ignoreLease: false,
+      },
+    }) as const;
+
+  test('a put naming a missing lease is refused; with a granted lease it attaches the key', () => {
+    const state = new ClusterState();
+    assert.deepEqual(state.apply(putWithLease('a', 5n)), { error: ETCD_ERRORS.leaseNotFound });
+    assert.equal(state.kv.currentRevision, 1, 'nothing was written');
+    assert.ok(!('error' in state.apply({ kind: 'leaseGrant', id: 5n, ttl: 10 })));
+    assert.ok(!('error' in state.apply(putWithLease('a', 5n))));
+    assert.equal(state.leases.get(5n)?.keyCount, 1);
+  });
+
+  test('a txn checks only the puts of the branch its compares select', () => {
+    const state = new ClusterState();
+    const txn = (succeedsOnMissingKey: boolean) =>
+      ({
+        kind: 'txn',
+        request: {
+          compare: [
+            {
+              result: succeedsOnMissingKey ? 'EQUAL' : 'NOT_EQUAL',
+              target: 'VERSION',
+              key: bytes('x'),
+              rangeEnd: new Uint8Array(),
+              version: 0,
+              createRevision: 0,
+              modRevision: 0,
+              value: new Uint8Array(),
+              lease: 0n,
+            },
+          ],
+          success: [{ kind: 'put', request: putWithLease('b', 0n).request }],
+          failure: [{ kind: 'put', request: putWithLease('b', 99n).request }],
+        },
+      }) as const;
+    assert.ok(!('error' in state.apply(txn(true))), 'the failure branch with the missing lease is not run');
+    assert.deepEqual(state.apply(txn(false)), { error: ETCD_ERRORS.leaseNotFound });
+  });
+
+  test('revoking a lease deletes its keys in one revision and survives a snapshot', () => {
+    const state = new ClusterState();
+    state.apply({ kind: 'leaseGrant', id: 7n, ttl: 30 });
+    state.apply({ kind: 'leaseGrant', id: 8n, ttl: 30 });
+    state.apply(putWithLease('k1', 7n));
+    state.apply(putWithLease('k2', 7n));
+    state.apply(putWithLease('k3', 8n));
+    const restored = ClusterState.restore(state.snapshot());
+    assert.equal(restored.leases.get(7n)?.keyCount, 2);
+    const before = restored.kv.currentRevision;
+    const revoked = restored.apply({ kind: 'leaseRevoke', id: 7n });
+    assert.ok(!('error' in revoked));
+    assert.equal(revoked.events.length, 2);
+    assert.equal(restored.kv.currentRevision, before + 1, 'one revision for all the keys');
+    assert.equal(restored.leases.has(7n), false);
+    assert.deepEqual(restored.apply({ kind: 'leaseRevoke', id: 7n }), { error: ETCD_ERRORS.leaseNotFound });
+    assert.equal(restored.leases.get(8n)?.keyCount, 1);
+  });
+});

@@ -2,6 +2,9 @@
 // machine: the MVCC key space, the member list and the alarms (leases and auth join here). The
 // server proposes ClusterCommands and applies committed ones here, in log order, on every member.
 import { crc32c } from '@synod/core/hashing';
+import { LeaseStore } from '../lease/lease-store.js';
+import type { LeaseSummary } from '../lease/lease-types.js';
+import { leaseRevokeWrite } from '../lease/revoke-write.js';
 import { ETCD_ERRORS, type EtcdError, type KvEvent, type KvWriteRequest } from '../mvcc/etcd-types.js';
 import { type AppliedWrite, MvccStore, type MvccStoreOptions } from '../mvcc/store.js';
 import { type ClusterMember, type MemberChangeContext, MemberStore } from './members.js';
@@ -28,6 +31,12 @@ export type ClusterCommand =
       readonly action: 'activate' | 'deactivate';
       readonly memberId: bigint;
       readonly alarm: AlarmType;
+    }
+  | { readonly kind: 'leaseGrant'; readonly id: bigint; readonly ttl: number }
+  | { readonly kind: 'leaseRevoke'; readonly id: bigint }
+  | {
+      readonly kind: 'leaseCheckpoint';
+      readonly checkpoints: readonly { readonly id: bigint; readonly remainingTtlSeconds: number }[];
     };
 
 /** What applying a command answered (KV writes answer etcd's response). */
@@ -35,7 +44,10 @@ export type ClusterResponse =
   | AppliedWrite['response']
   | { readonly kind: 'publishMember' }
   | { readonly kind: 'updateMember' }
-  | { readonly kind: 'alarm'; readonly alarms: readonly AlarmMember[] };
+  | { readonly kind: 'alarm'; readonly alarms: readonly AlarmMember[] }
+  | { readonly kind: 'leaseGrant'; readonly lease: LeaseSummary }
+  | { readonly kind: 'leaseRevoke' }
+  | { readonly kind: 'leaseCheckpoint' };
 
 export interface ClusterApplied {
   readonly response: ClusterResponse;
@@ -53,10 +65,12 @@ export interface MemberChange {
 export interface ClusterStateOptions extends MvccStoreOptions {
   /** The founding members (the same on every founding member, from the initial cluster). */
   readonly initialMembers?: readonly ClusterMember[];
+  /** Shortest lease TTL in seconds; every member must use the same (it decides granted TTLs). */
+  readonly minLeaseTtlSeconds?: number;
 }
 
-const SNAPSHOT_MAGIC = 0x53_43_53_31; // "SCS1"
-const SNAPSHOT_HEADER_BYTES = 16; // magic, crc32c, mvcc length, meta length
+const SNAPSHOT_MAGIC = 0x53_43_53_32; // "SCS2"
+const SNAPSHOT_HEADER_BYTES = 20; // magic, crc32c, mvcc, lease and meta lengths
 
 export class ClusterSnapshotError extends Error {
   override readonly name = 'ClusterSnapshotError';
@@ -65,10 +79,21 @@ export class ClusterSnapshotError extends Error {
 export class ClusterState {
   kv: MvccStore;
   members: MemberStore;
+  leases: LeaseStore;
   private alarmList: AlarmMember[] = [];
+  private readonly maxTxnOps: number | undefined;
+
   constructor(options: ClusterStateOptions = {}) {
+    this.maxTxnOps = options.maxTxnOps;
     this.kv = new MvccStore(options);
     this.members = new MemberStore(options.initialMembers ?? []);
+    this.leases = new LeaseStore(leaseOptionsOf(options));
+    this.connectLeases();
+  }
+
+  /** Puts naming a missing lease are refused by the MVCC store, as etcd does. */
+  private connectLeases(): void {
+    this.kv.leaseExists = (id) => this.leases.has(id);
   }
 
   get alarms(): readonly AlarmMember[] {
@@ -95,7 +120,31 @@ export class ClusterState {
       }
       case 'alarm':
         return this.applyAlarm(command);
+      case 'leaseGrant': {
+        if (this.hasAlarm('NOSPACE')) return { error: ETCD_ERRORS.noSpace };
+        const granted = this.leases.grant(command.id, command.ttl);
+        return 'error' in granted ? granted : this.answer({ kind: 'leaseGrant', lease: granted.lease });
+      }
+      case 'leaseRevoke':
+        return this.applyLeaseRevoke(command.id);
+      case 'leaseCheckpoint':
+        for (const checkpoint of command.checkpoints)
+          this.leases.checkpoint(checkpoint.id, checkpoint.remainingTtlSeconds);
+        return this.answer({ kind: 'leaseCheckpoint' });
     }
+  }
+
+  /** Revokes a lease and deletes its keys in one revision (one MVCC txn). */
+  private applyLeaseRevoke(id: bigint): ClusterApplied | { error: EtcdError } {
+    const revoked = this.leases.revoke(id);
+    if ('error' in revoked) return revoked;
+    const write = leaseRevokeWrite(revoked.keys, this.maxTxnOps);
+    if (!write) return this.answer({ kind: 'leaseRevoke' });
+    const applied = this.kv.apply(write);
+    // The keys exist and the txn has no compares: it cannot fail; failing would fork the members.
+    if ('error' in applied) throw new Error(`revoking lease ${id} failed: ${applied.error.message}`);
+    this.leases.observe(applied.events);
+    return { response: { kind: 'leaseRevoke' }, events: applied.events, revision: applied.revision };
   }
 
   /**
@@ -123,7 +172,9 @@ export class ClusterState {
   private applyKv(request: KvWriteRequest): ClusterApplied | { error: EtcdError } {
     // etcd's capped applier: with NOSPACE raised only writes that free space get through.
     if (this.hasAlarm('NOSPACE') && addsData(request)) return { error: ETCD_ERRORS.noSpace };
-    return this.kv.apply(request);
+    const applied = this.kv.apply(request);
+    if (!('error' in applied) && applied.events.length > 0) this.leases.observe(applied.events);
+    return applied;
   }
 
   private applyAlarm(command: Extract<ClusterCommand, { kind: 'alarm' }>): ClusterApplied {
@@ -143,9 +194,13 @@ export class ClusterState {
     return { response, events: [], revision: this.kv.currentRevision };
   }
 
-  /** The whole replicated state, with a checksum: [magic, crc32c, mvcc length, meta length, mvcc, meta]. */
+  /**
+   * The whole replicated state, with a checksum:
+   * [magic, crc32c, mvcc length, lease length, meta length, mvcc, leases, meta (JSON)].
+   */
   snapshot(): Uint8Array {
     const mvcc = this.kv.snapshot();
+    const leases = this.leases.snapshot();
     const meta = new TextEncoder().encode(
       JSON.stringify({
         members: this.members.toJSON(),
@@ -155,13 +210,17 @@ export class ClusterState {
         })),
       }),
     );
-    const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES + mvcc.byteLength + meta.byteLength);
+    const bytes = new Uint8Array(
+      SNAPSHOT_HEADER_BYTES + mvcc.byteLength + leases.byteLength + meta.byteLength,
+    );
     const view = new DataView(bytes.buffer);
     view.setUint32(0, SNAPSHOT_MAGIC);
     view.setUint32(8, mvcc.byteLength);
-    view.setUint32(12, meta.byteLength);
+    view.setUint32(12, leases.byteLength);
+    view.setUint32(16, meta.byteLength);
     bytes.set(mvcc, SNAPSHOT_HEADER_BYTES);
-    bytes.set(meta, SNAPSHOT_HEADER_BYTES + mvcc.byteLength);
+    bytes.set(leases, SNAPSHOT_HEADER_BYTES + mvcc.byteLength);
+    bytes.set(meta, SNAPSHOT_HEADER_BYTES + mvcc.byteLength + leases.byteLength);
     view.setUint32(4, crc32c(bytes.subarray(8)));
     return bytes;
   }
@@ -175,17 +234,18 @@ export class ClusterState {
     if (view.getUint32(4) !== crc32c(bytes.subarray(8)))
       throw new ClusterSnapshotError('cluster snapshot checksum mismatch');
     const mvccBytes = view.getUint32(8);
-    const metaBytes = view.getUint32(12);
-    if (SNAPSHOT_HEADER_BYTES + mvccBytes + metaBytes !== bytes.byteLength)
+    const leaseBytes = view.getUint32(12);
+    const metaBytes = view.getUint32(16);
+    if (SNAPSHOT_HEADER_BYTES + mvccBytes + leaseBytes + metaBytes !== bytes.byteLength)
       throw new ClusterSnapshotError('cluster snapshot sections do not add up');
     const state = new ClusterState(options);
-    state.kv = MvccStore.restore(
-      bytes.subarray(SNAPSHOT_HEADER_BYTES, SNAPSHOT_HEADER_BYTES + mvccBytes),
-      options,
-    );
-    const meta = JSON.parse(
-      new TextDecoder().decode(bytes.subarray(SNAPSHOT_HEADER_BYTES + mvccBytes)),
-    ) as SnapshotMeta;
+    let offset = SNAPSHOT_HEADER_BYTES;
+    state.kv = MvccStore.restore(bytes.subarray(offset, offset + mvccBytes), options);
+    offset += mvccBytes;
+    state.leases = LeaseStore.restore(bytes.subarray(offset, offset + leaseBytes), leaseOptionsOf(options));
+    offset += leaseBytes;
+    state.connectLeases();
+    const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(offset))) as SnapshotMeta;
     state.members = MemberStore.fromJSON(meta.members);
     state.alarmList = meta.alarms.map((entry) => ({
       memberId: BigInt(`0x${entry.memberId}`),
@@ -193,6 +253,10 @@ export class ClusterState {
     }));
     return state;
   }
+}
+
+function leaseOptionsOf(options: ClusterStateOptions) {
+  return options.minLeaseTtlSeconds === undefined ? {} : { minTtlSeconds: options.minLeaseTtlSeconds };
 }
 
 interface SnapshotMeta {

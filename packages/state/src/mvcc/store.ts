@@ -36,6 +36,9 @@ export interface MvccStoreOptions {
   readonly maxTxnOps?: number;
 }
 
+/** Whether a lease exists (puts naming a missing lease are refused); without it leases are not checked. */
+export type LeaseLookup = (id: bigint) => boolean;
+
 /** What applying a write did: the response, its events (for watchers) and the store revision after it. */
 export interface AppliedWrite {
   readonly response: KvWriteResponse;
@@ -102,6 +105,8 @@ class PendingWrite {
 export class MvccStore {
   private readonly index = new KeyIndex();
   private readonly maxTxnOps: number;
+  /** Set by the owner of the lease store (ClusterState). */
+  leaseExists: LeaseLookup | undefined;
   private revision = INITIAL_REVISION;
   private compacted = NEVER_COMPACTED;
   private keyRevisionCount = 0;
@@ -245,7 +250,11 @@ export class MvccStore {
   /** A put that keeps the value or lease needs the key, as it was before the txn. */
   private checkTxnPut(request: PutRequest): EtcdError | undefined {
     const keeps = request.ignoreValue || request.ignoreLease;
-    return keeps && this.latest(request.key) === undefined ? ETCD_ERRORS.keyNotFound : undefined;
+    if (keeps && this.latest(request.key) === undefined) return ETCD_ERRORS.keyNotFound;
+    // etcd: a put naming a lease needs the lease to exist (checked after the key, as etcd does).
+    if (request.lease !== 0n && this.leaseExists && !this.leaseExists(request.lease))
+      return ETCD_ERRORS.leaseNotFound;
+    return undefined;
   }
 
   /** Unlike a plain Range, a negative revision below the compaction point is refused here, as etcd does. */
