@@ -145,7 +145,7 @@ export class AuthStore {
     requester: AuthRequester | undefined,
     logIndex: number,
   ): AuthApplyResult<K> {
-    const refused = this.checkRequirement(requester, requirementOf(command));
+    const refused = this.checkRequirement(requester, authCommandRequirement(command));
     if (refused !== undefined) return fail(refused);
     const outcome = this.execute(command, logIndex);
     if (!outcome.ok) return outcome;
@@ -467,8 +467,11 @@ function assertTokenPart(prefix: string, logIndex: number): void {
   }
 }
 
-/** What applying a command requires of its requester (etcd's needAdminPermission, UserGet, RoleGet). */
-function requirementOf(command: AuthCommand): AuthRequirement {
+/**
+ * What applying a command requires of its requester (etcd's needAdminPermission, UserGet, RoleGet).
+ * The edge may check it before proposing, to refuse early (and before hashing a password).
+ */
+export function authCommandRequirement(command: AuthCommand): AuthRequirement {
   switch (command.kind) {
     case 'authenticate':
     case 'authStatus':

@@ -3,7 +3,7 @@ export {
   AuthSnapshotError,
   type AuthSnapshotErrorCode,
 } from './auth-snapshot.js';
-export { type AuthState, AuthStore } from './auth-store.js';
+export { type AuthState, AuthStore, authCommandRequirement } from './auth-store.js';
 export * from './auth-types.js';
 export { type KeyInterval, KeyRangeSet, keyInterval } from './key-range-set.js';
 export type { AuthRequirement, LeaseKeysLookup } from './requirements.js';
