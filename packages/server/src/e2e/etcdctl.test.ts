@@ -1,41 +1,8 @@
 // Debian's etcdctl (package etcd-client) against a real 3-process Synod cluster.
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
+import { etcdctl, etcdctlMissing } from './etcdctl.fixture.js';
 import { ProcessCluster } from './process-cluster.js';
-
-const run = promisify(execFile);
-
-async function etcdctl(endpoints: string, args: readonly string[], input?: string): Promise<string> {
-  const child = run('etcdctl', [`--endpoints=${endpoints}`, '--command-timeout=10s', ...args], {
-    env: { ...process.env, ETCDCTL_API: '3' },
-  });
-  if (input !== undefined) {
-    child.child.stdin?.end(input);
-  }
-  try {
-    const { stdout } = await child;
-    return stdout.trim();
-  } catch (error) {
-    const failure = error as { code?: string; stderr?: string; message: string };
-    if (failure.code === 'ENOENT')
-      throw new Error('etcdctl is not installed: apt-get install -y etcd-client');
-    throw new Error(`etcdctl ${args.join(' ')} failed: ${failure.stderr ?? failure.message}`);
-  }
-}
-
-/**
- * A fresh machine with only Node and npm has no etcdctl: there these tests are skipped with the
- * reason. CI installs etcd-client and sets SYNOD_REQUIRE_ETCDCTL=1, so there they cannot be skipped.
- */
-function etcdctlMissing(): string | false {
-  const found = spawnSync('etcdctl', ['version'], { stdio: 'ignore' });
-  if (!found.error) return false;
-  if (process.env.SYNOD_REQUIRE_ETCDCTL === '1')
-    throw new Error('etcdctl is required here: apt-get install -y etcd-client');
-  return 'etcdctl is not installed (apt-get install -y etcd-client); .ci/run installs it';
-}
 
 describe('etcdctl against a 3-member cluster', { skip: etcdctlMissing() }, () => {
   let cluster: ProcessCluster;

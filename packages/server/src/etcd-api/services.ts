@@ -6,6 +6,7 @@ import { unary } from '../grpc/methods.js';
 import type { GrpcServer } from '../grpc/server.js';
 import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import type { SynodServer } from '../node/synod-server.js';
+import { registerLeaseService } from './lease/lease-service.js';
 import { ETCD_METHOD_CODECS } from './proto/messages.js';
 import type { StateResult } from './state-service.js';
 
@@ -34,13 +35,18 @@ function unwrap<T>(result: StateResult<T>): { value: T; revision: number } {
   return { value: result.value, revision: result.revision };
 }
 
-export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): void {
-  const header = (revision: number): ResponseHeader => ({
+/** etcd's response header as this member answers it. */
+export function responseHeaderOf(server: SynodServer): (revision: number) => ResponseHeader {
+  return (revision) => ({
     clusterId: server.clusterId,
     memberId: server.self.id,
     revision,
     raftTerm: server.driver.node.raft.term,
   });
+}
+
+export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): void {
+  const header = responseHeaderOf(server);
   const write = async <K extends KvWriteRequest['kind']>(request: Extract<KvWriteRequest, { kind: K }>) => {
     const { value, revision } = unwrap(await server.state.write(request));
     return { response: value as Extract<KvWriteResponse, { kind: K }>, header: header(revision) };
@@ -68,6 +74,7 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
       return { header: responseHeader };
     }),
   });
+  registerLeaseService(grpc, server.leases, header);
   grpc.addService('etcdserverpb.Maintenance', {
     Status: unary(codecs.Maintenance.Status, async () => {
       const raft = server.driver.node.raft;

@@ -79,6 +79,8 @@ export interface StateServiceOptions {
   readonly maxRequestBytes?: number;
   /** Called after every applied command that changed keys (watchers, leases). */
   readonly onEvents?: (events: readonly KvEvent[], revision: number) => void;
+  /** Called for every applied command with its outcome, in log order (leases follow grants/revokes). */
+  readonly onApplied?: (command: ClusterCommand, outcome: ClusterApplied | { error: EtcdError }) => void;
   /** Called after a snapshot replaced the whole state (watchers must resynchronise). */
   readonly onRestore?: (state: ClusterState) => void;
 }
@@ -229,6 +231,7 @@ export class StateService implements StateMachine {
     }
     const logged = decodeCommand(entry.data);
     const outcome = this.current.apply(logged.command);
+    this.options.onApplied?.(logged.command, outcome);
     if (!('error' in outcome) && outcome.events.length > 0)
       this.options.onEvents?.(outcome.events, outcome.revision);
     this.settle(

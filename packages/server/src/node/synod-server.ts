@@ -9,6 +9,8 @@ import type { ConfState } from '@synod/raft';
 import { type ClusterMember, ClusterState } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
+import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
+import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
 import { registerEtcdServices } from '../etcd-api/services.js';
 import { StateService } from '../etcd-api/state-service.js';
 import { GrpcServer } from '../grpc/server.js';
@@ -50,6 +52,8 @@ export class SynodServer {
   readonly transport: PeerTransport;
   readonly driver: RaftDriver;
   readonly state: StateService;
+  readonly leases: LeaseManager;
+  readonly forwarder: LeaderForwarder;
   readonly grpc: GrpcServer;
   private readonly logger: Logger;
 
@@ -84,6 +88,27 @@ export class SynodServer {
       requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
       maxPendingWrites: MAX_PENDING_WRITES,
       maxRequestBytes: parts.config.maxRequestBytes,
+      onApplied: (command, outcome) => this.leases.onApplied(command, outcome),
+      onRestore: () => this.leases.onRestore(),
+    });
+    const clientTlsFiles = parts.config.clientTls;
+    const clientTls = clientTlsFiles ? readTlsFiles(clientTlsFiles) : undefined;
+    this.forwarder = new LeaderForwarder({
+      leaderUrl: () => {
+        const lead = this.driver.node.raft.lead;
+        if (lead === '' || lead === this.self.raftId) return undefined;
+        return this.state.state.members.get(this.memberIdOfRaftId(lead))?.clientUrls[0];
+      },
+      ...(clientTls
+        ? { tls: { cert: clientTls.cert, key: clientTls.key, ...(clientTls.ca ? { ca: clientTls.ca } : {}) } }
+        : {}),
+    });
+    this.leases = new LeaseManager({
+      state: this.state,
+      driver: () => this.driver,
+      forwarder: this.forwarder,
+      electionTimeoutMs: parts.config.electionTimeoutMs,
+      requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
     });
     this.driver = new RaftDriver({
       nodeId: this.self.raftId,
@@ -116,8 +141,6 @@ export class SynodServer {
       logger: this.logger,
       ...peerTlsFactories(parts.config.peerTls),
     });
-    const clientTlsFiles = parts.config.clientTls;
-    const clientTls = clientTlsFiles ? readTlsFiles(clientTlsFiles) : undefined;
     this.grpc = new GrpcServer({
       logger: this.logger,
       maxReceiveMessageBytes: parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -161,6 +184,7 @@ export class SynodServer {
     const server = new SynodServer({ config, ...identity, storage, logger });
     await server.transport.start();
     server.driver.start();
+    server.leases.start();
     const client = config.listenClientUrls[0]!;
     await server.grpc.listen(client.host, client.port);
     void server.publishAttributes();
@@ -215,6 +239,8 @@ export class SynodServer {
     await this.grpc.close();
     this.publishing = false;
     this.state.close();
+    this.leases.stop();
+    this.forwarder.closeAll();
     this.driver.stop();
     await this.transport.stop();
     await this.storage.close();
