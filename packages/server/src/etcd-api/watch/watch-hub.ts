@@ -238,8 +238,9 @@ export class WatchHub {
 
   /**
    * Delivers one applied write's events (all at `revision`) to the synced watchers they concern.
-   * Call it for every applied write, in order; a write that changed nothing (no events) may repeat
-   * the revision.
+   * Call it for every applied write, in order, right after applying it (no await in between): the
+   * hub checks that the history and the published revision agree whenever a stream uses it. A
+   * write that changed nothing (no events) may repeat the revision.
    */
   publish(events: readonly KvEvent[], revision: number): void {
     if (events.length === 0) {
@@ -517,7 +518,7 @@ export class WatchStream {
       const readsHistory = watcher.bufferedEvents === 0 && !watcher.synced;
       const response = this.takeFrom(watcher);
       // The watcher goes to the back of the line: no watch starves the others.
-      if (watcher.hasWork && this.watchers.has(watcher.id)) this.ready.add(watcher);
+      if (watcher.hasWork && this.watchers.get(watcher.id) === watcher) this.ready.add(watcher);
       if (response !== undefined) return response;
       if (readsHistory && ++reads >= this.hub.limits.historyReadsPerTakeMax) return undefined;
     }
