@@ -95,9 +95,12 @@ export class KeyRangeSet {
     return compareEnds(query.end, this.ends[index]) <= 0;
   }
 
-  /** Whether the single key is in the set. */
+  /** Whether the single key is in the set (no allocation: the hot path of point requests). */
   containsKey(key: Uint8Array): boolean {
-    return this.covers(keyInterval(key, new Uint8Array(0)));
+    const index = this.lastBeginAtOrBefore(key);
+    if (index < 0) return false;
+    const end = this.ends[index];
+    return end === undefined || compareBytes(key, end) < 0;
   }
 
   /** Index of the last interval whose begin ≤ key, or -1. */

@@ -33,6 +33,7 @@ export class PermissionCache {
   covers(username: string, key: Uint8Array, rangeEnd: Uint8Array, access: AccessType): boolean {
     const merged = this.mergedFor(username);
     if (merged === undefined) return false;
+    if (rangeEnd.length === 0) return merged[access].containsKey(key);
     return merged[access].covers(keyInterval(key, rangeEnd));
   }
 

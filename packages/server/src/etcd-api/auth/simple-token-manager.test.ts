@@ -62,14 +62,28 @@ describe('SimpleTokenManager', () => {
     const tokens = new SimpleTokenManager({ now: clock.now, tokensMax: 3 });
     for (const token of ['a.1', 'b.2', 'c.3']) {
       tokens.assign(token, 'alice');
-      clock.advance(1);
+      clock.advance(2_000);
     }
+    // Used again more than the renewal resolution (1 s) after its last use: now the most recent.
     tokens.lookup('a.1');
     tokens.assign('d.4', 'bob');
     assert.equal(tokens.size, 3);
     assert.equal(tokens.lookup('b.2'), undefined, 'the least recently used went');
     assert.equal(tokens.lookup('a.1'), 'alice');
     assert.equal(tokens.lookup('d.4'), 'bob');
+  });
+
+  test('a busy token is reordered at most once a second (renewal resolution), yet stays alive', () => {
+    const clock = manualClock();
+    const tokens = new SimpleTokenManager({ now: clock.now, tokensMax: 2 });
+    tokens.assign('a.1', 'alice');
+    clock.advance(10);
+    tokens.assign('b.2', 'bob');
+    clock.advance(10);
+    assert.equal(tokens.lookup('a.1'), 'alice', 'within the resolution: not moved');
+    tokens.assign('c.3', 'carol');
+    assert.equal(tokens.lookup('a.1'), undefined, 'so it was still the oldest');
+    assert.equal(tokens.lookup('b.2'), 'bob');
   });
 
   test('expired tokens are swept when a new one comes', () => {

@@ -18,6 +18,11 @@ const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 /** Bytes at or above this would bias the letter choice (256 is not a multiple of 52). */
 const UNBIASED_BYTE_LIMIT = 256 - (256 % LETTERS.length);
 const INDEX_PATTERN = /^[1-9][0-9]{0,15}$/;
+/**
+ * A lookup moves its token to the back of the use order only when that extends its life by more
+ * than this (etcd's TTL resolution is 1 s too): busy tokens skip the reordering on most calls.
+ */
+const RENEWAL_RESOLUTION_MS = 1_000;
 
 /**
  * A fresh token prefix: SIMPLE_TOKEN_PREFIX_LETTERS letters from a cryptographic source.
@@ -133,10 +138,13 @@ export class SimpleTokenManager {
       this.remove(token);
       return undefined;
     }
-    entry.expiresAtMs = now + this.ttlMs;
-    // Move to the back: the map stays ordered by last use.
-    this.entries.delete(token);
-    this.entries.set(token, entry);
+    const renewedExpiryMs = now + this.ttlMs;
+    if (renewedExpiryMs - entry.expiresAtMs > RENEWAL_RESOLUTION_MS) {
+      entry.expiresAtMs = renewedExpiryMs;
+      // Move to the back: the map stays ordered by last use (to within the resolution).
+      this.entries.delete(token);
+      this.entries.set(token, entry);
+    }
     return entry.username;
   }
 
@@ -159,7 +167,11 @@ export class SimpleTokenManager {
     if (tokens?.size === 0) this.tokensByUser.delete(entry.username);
   }
 
-  /** Expired tokens sit at the front (ordered by last use, one TTL for all): stop at the first live one. */
+  /**
+   * Expired tokens sit at the front (ordered by last use, one TTL for all): stop at the first live
+   * one. A token renewed within the resolution may hide an expired one behind it for that long;
+   * lookups refuse expired tokens anyway.
+   */
   private dropExpired(): void {
     const now = this.now();
     for (const [token, entry] of this.entries) {
