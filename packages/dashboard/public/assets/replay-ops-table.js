@@ -1,104 +1,143 @@
-// The client operations of a replay as a table built once per trace: a "now" row marks the
-// current time, running operations are labelled, and the checker's counterexample is flagged in
-// words (data-testid="violation") as well as by colour.
+// The client operations of a replay around the current time: the operations still running, a few
+// before and after a "now" row. Only that window is in the page (a long run has thousands of
+// operations, and laying out a table that size on every step is what makes scrubbing slow). The
+// checker's counterexample is flagged in words (data-testid="violation") as well as by colour.
 import { describeCall, describeOutcome, formatMs, operationStatus } from './replay-model.js';
+
+/** Operations shown before the "now" row (besides any still running) and after it. */
+export const ROWS_BEFORE_NOW = 10;
+export const ROWS_AFTER_NOW = 14;
 
 const STATUS_TEXT = { future: 'not yet', running: 'running', ok: 'done', fail: 'done', info: 'gave up' };
 
 export class OpsTable {
   /**
    * @param {HTMLTableSectionElement} tbody
-   * @param {HTMLElement} scroller the scrollable box around the table
+   * @param {HTMLElement} caption where "operations 120–144 of 1 871" is written
    */
-  constructor(tbody, scroller) {
+  constructor(tbody, caption) {
     this.tbody = tbody;
-    this.scroller = scroller;
-    /** @type {HTMLTableRowElement[]} */
-    this.rows = [];
+    this.caption = caption;
     this.operations = [];
+    /** Positions in `operations` the filter lets through, in invocation order. */
+    this.shown = [];
+    /** Row elements, built when first shown (op position → row). */
+    this.rows = new Map();
+    this.index = null;
     this.marker = document.createElement('tr');
     this.marker.className = 'now-marker';
     this.marker.dataset.testid = 'now-marker';
     const cell = document.createElement('td');
     cell.colSpan = 7;
     this.marker.append(cell);
-    this.lastMs = 0;
-    this.maxDurationMs = 0;
-    this.follow = true;
+    this.windowKey = '';
+    this.atMs = 0;
   }
 
-  /** Builds every row for the trace's operations (once per trace). */
+  /** Takes a new trace's operations. */
   load(index) {
+    this.index = index;
     this.operations = index.operations;
-    const cx = index.verdict.counterexample;
-    this.maxDurationMs = 0;
-    this.rows = this.operations.map((op) => {
-      if (op.endMs !== null) this.maxDurationMs = Math.max(this.maxDurationMs, op.endMs - op.atMs);
-      return operationRow(op, index.counterexampleIds.has(op.op), cx);
-    });
-    this.tbody.replaceChildren(...this.rows);
-    this.lastMs = Number.NaN;
+    this.rows = new Map();
+    this.filter('all');
   }
 
-  /** Shows all rows, only the counterexample's key, or only its operations. */
-  filter(mode, index) {
+  /** Shows all operations, only those on the counterexample's key, or only its operations. */
+  filter(mode) {
+    const index = this.index;
+    if (index === null) return;
     const key = index.verdict.counterexample?.key;
-    this.operations.forEach((op, i) => {
-      const row = this.rows[i];
-      row.hidden =
-        (mode === 'key' && op.key !== key) ||
-        (mode === 'counterexample' && !index.counterexampleIds.has(op.op));
+    this.shown = [];
+    this.operations.forEach((op, position) => {
+      if (mode === 'key' && op.key !== key) return;
+      if (mode === 'counterexample' && !index.counterexampleIds.has(op.op)) return;
+      this.shown.push(position);
     });
-    this.keepInView();
+    this.windowKey = '';
+    this.update(this.atMs);
   }
 
-  /** Moves the "now" row and relabels the operations whose status changed since the last call. */
+  /** Shows the window around `atMs` and labels each operation's status then. */
   update(atMs) {
-    const previous = Number.isNaN(this.lastMs) ? undefined : this.lastMs;
-    this.lastMs = atMs;
-    const low = previous === undefined ? 0 : Math.min(previous, atMs) - this.maxDurationMs;
-    const high = previous === undefined ? Number.POSITIVE_INFINITY : Math.max(previous, atMs);
-    this.operations.forEach((op, i) => {
-      // Only rows invoked in the window can change, plus those that never completed.
-      if (op.endMs !== null && (op.atMs < low || op.atMs > high)) return;
-      const status = operationStatus(op, atMs);
-      const row = this.rows[i];
-      if (row.dataset.status === status) return;
+    this.atMs = atMs;
+    const next = firstInvokedAfter(this.operations, this.shown, atMs);
+    const from = Math.max(0, next - ROWS_BEFORE_NOW);
+    const to = Math.min(this.shown.length, next + ROWS_AFTER_NOW);
+    const window = this.shown.slice(from, to);
+    // Operations invoked earlier but still running at `atMs` stay in view.
+    const running = this.shown
+      .slice(0, from)
+      .filter((position) => operationStatus(this.operations[position], atMs) === 'running');
+    const positions = [...running, ...window];
+    const key = positions.join(',');
+    if (key !== this.windowKey) {
+      this.windowKey = key;
+      const rows = positions.map((position) => this.row(position));
+      rows.splice(running.length + (next - from), 0, this.marker);
+      this.tbody.replaceChildren(...rows);
+      this.caption.textContent =
+        this.shown.length === 0
+          ? 'No operations to show.'
+          : `Operations ${from + 1}–${to} of ${this.shown.length.toLocaleString('en')} shown` +
+            `${running.length > 0 ? `, and ${running.length} earlier still running` : ''}.`;
+    }
+    for (const position of positions) {
+      const status = operationStatus(this.operations[position], atMs);
+      const row = this.row(position);
+      if (row.dataset.status === status) continue;
       row.dataset.status = status;
       row.lastElementChild.textContent = STATUS_TEXT[status];
-    });
-    const next = firstInvokedAfter(this.operations, atMs);
-    const anchor = this.rows[next] ?? null;
-    if (this.marker.nextSibling !== anchor || this.marker.parentNode !== this.tbody)
-      this.tbody.insertBefore(this.marker, anchor);
+    }
     this.marker.firstElementChild.textContent = `now: t = ${formatMs(atMs)}`;
-    this.keepInView();
   }
 
-  keepInView() {
-    if (!this.follow || this.marker.parentNode === null) return;
-    const top = this.marker.offsetTop - this.scroller.clientHeight / 2;
-    this.scroller.scrollTop = Math.max(0, top);
-  }
-
-  /** Scrolls to operation `id`'s row and focuses it. */
+  /** Focuses operation `id`'s row if it is in view. */
   focusOperation(id) {
-    const row = this.rows[this.operations.findIndex((op) => op.op === id)];
-    if (row === undefined) return;
-    this.scroller.scrollTop = Math.max(0, row.offsetTop - this.scroller.clientHeight / 3);
-    row.focus({ preventScroll: true });
+    const position = this.operations.findIndex((op) => op.op === id);
+    const row = this.rows.get(position);
+    if (row?.isConnected) row.focus();
+  }
+
+  row(position) {
+    let row = this.rows.get(position);
+    if (row === undefined) {
+      const op = this.operations[position];
+      row = operationRow(op, this.index.counterexampleIds.has(op.op), this.index.verdict.counterexample);
+      this.rows.set(position, row);
+    }
+    return row;
   }
 }
 
-function firstInvokedAfter(operations, atMs) {
+/** Position in `shown` of the first operation invoked after `atMs`. */
+function firstInvokedAfter(operations, shown, atMs) {
   let low = 0;
-  let high = operations.length;
+  let high = shown.length;
   while (low < high) {
     const middle = (low + high) >>> 1;
-    if (operations[middle].atMs <= atMs) low = middle + 1;
+    if (operations[shown[middle]].atMs <= atMs) low = middle + 1;
     else high = middle;
   }
   return low;
+}
+
+/**
+ * Rows for the verdict's counterexample table: each operation the checker could not order, with
+ * a button that moves the timeline to it.
+ * @param {(op: any) => void} onShow
+ */
+export function counterexampleRows(index, onShow) {
+  return index.operations
+    .filter((op) => index.counterexampleIds.has(op.op))
+    .map((op) => {
+      const row = operationRow(op, true, index.verdict.counterexample);
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.textContent = `Show op ${op.op}`;
+      button.addEventListener('click', () => onShow(op));
+      row.lastElementChild.replaceChildren(button);
+      return row;
+    });
 }
 
 function operationRow(op, inCounterexample, cx) {

@@ -10,7 +10,7 @@ import {
   validateTrace,
   verdictSummary,
 } from './replay-model.js';
-import { OpsTable } from './replay-ops-table.js';
+import { counterexampleRows, OpsTable } from './replay-ops-table.js';
 
 /** Shift+arrow moves this far, in virtual ms. */
 const BIG_STEP_MS = 100;
@@ -48,13 +48,16 @@ const elements = {
   flightLine: $('flight-line'),
   nodeBody: /** @type {HTMLTableSectionElement} */ ($('node-table').querySelector('tbody')),
   events: $('events-list'),
+  counterexample: $('counterexample'),
+  counterexampleBody: /** @type {HTMLTableSectionElement} */ (
+    $('counterexample-table').querySelector('tbody')
+  ),
   opsFilter: /** @type {HTMLSelectElement} */ ($('ops-filter')),
-  opsFollow: /** @type {HTMLInputElement} */ ($('ops-follow')),
-  opsScroll: $('ops-scroll'),
   opsBody: /** @type {HTMLTableSectionElement} */ ($('ops-table').querySelector('tbody')),
+  opsWindow: $('ops-window'),
 };
 
-const opsTable = new OpsTable(elements.opsBody, elements.opsScroll);
+const opsTable = new OpsTable(elements.opsBody, elements.opsWindow);
 /** The loaded trace, its cursor and the current time; null before the first load. */
 let replay = null;
 let playing = false;
@@ -110,7 +113,7 @@ function showTrace(value, source) {
   showVerdict(index);
   renderOverview(index);
   opsTable.load(index);
-  opsTable.filter(elements.opsFilter.value, index);
+  opsTable.filter(elements.opsFilter.value);
   elements.main.hidden = false;
   const truncated = checked.trace.truncated
     ? ' Some records were left out (the trace reached its size limit).'
@@ -139,6 +142,8 @@ function showVerdict(index) {
   );
   elements.jumpInvariant.hidden = firstInvariant === undefined;
   elements.jumpInvariant.dataset.atMs = String(firstInvariant?.atMs ?? 0);
+  elements.counterexample.hidden = index.counterexampleIds.size === 0;
+  elements.counterexampleBody.replaceChildren(...counterexampleRows(index, (op) => showOperation(op)));
   const lines = index.verdict.counterexample?.lines ?? [];
   elements.explanation.hidden = lines.length === 0;
   elements.checkerLines.textContent = lines.join('\n');
@@ -289,10 +294,15 @@ function togglePlay() {
 
 function jumpToCounterexample() {
   const index = replay?.index;
-  if (!index || index.firstCounterexampleMs === null) return;
-  jumpTo(index.firstCounterexampleMs);
-  const first = index.operations.find((op) => index.counterexampleIds.has(op.op));
-  requestAnimationFrame(() => opsTable.focusOperation(first.op));
+  const first = index?.operations.find((op) => index.counterexampleIds.has(op.op));
+  if (first !== undefined) showOperation(first);
+}
+
+/** Moves to an operation's invocation and focuses its row in the operations table. */
+function showOperation(op) {
+  jumpTo(op.atMs);
+  // The row exists once the frame that moves the table's window has run.
+  requestAnimationFrame(() => requestAnimationFrame(() => opsTable.focusOperation(op.op)));
 }
 
 /** Keys that would otherwise type into or operate a form control are left to it. */
@@ -344,14 +354,7 @@ function wireControls() {
   elements.play.addEventListener('click', togglePlay);
   elements.jump.addEventListener('click', jumpToCounterexample);
   elements.jumpInvariant.addEventListener('click', () => jumpTo(Number(elements.jumpInvariant.dataset.atMs)));
-  elements.opsFilter.addEventListener(
-    'change',
-    () => replay && opsTable.filter(elements.opsFilter.value, replay.index),
-  );
-  elements.opsFollow.addEventListener('change', () => {
-    opsTable.follow = elements.opsFollow.checked;
-    opsTable.keepInView();
-  });
+  elements.opsFilter.addEventListener('change', () => opsTable.filter(elements.opsFilter.value));
   document.addEventListener('keydown', onKeyDown);
   wireDrop();
 }

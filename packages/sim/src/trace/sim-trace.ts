@@ -88,6 +88,8 @@ export interface StartRecord extends RecordBase {
   readonly incarnation: number;
   readonly term: number;
   readonly commit: number;
+  /** The snapshot index: a restarted node re-applies its log from there. */
+  readonly applied: number;
   readonly lastIndex: number;
   /** The newest START_LOG_TAIL_ENTRIES entries of the recovered log, oldest first. */
   readonly logTail: readonly TraceEntry[];

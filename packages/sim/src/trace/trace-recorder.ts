@@ -101,6 +101,7 @@ export class TraceRecorder implements SimProbe {
         incarnation: start.incarnation,
         term: raft.term,
         commit: raft.log.committed,
+        applied: raft.log.applied,
         lastIndex: raft.log.lastIndex(),
         logTail,
       },
