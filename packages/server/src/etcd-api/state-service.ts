@@ -77,6 +77,10 @@ export interface StateServiceOptions {
   readonly maxPendingWrites: number;
   /** etcd's --max-request-bytes: a larger write is refused before it is proposed. */
   readonly maxRequestBytes?: number;
+  /** etcd's --quota-backend-bytes: a write that would grow the store past it raises NOSPACE. */
+  readonly quotaBytes?: number;
+  /** This member's id, named in the alarms it raises. */
+  readonly memberId?: bigint;
   /** Called after every applied command that changed keys (watchers, leases). */
   readonly onEvents?: (events: readonly KvEvent[], revision: number) => void;
   /** Called for every applied command with its outcome, in log order (leases follow grants/revokes). */
@@ -136,6 +140,8 @@ export class StateService implements StateMachine {
     if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
       return { ok: false, error: ETCD_ERRORS.requestTooLarge };
     }
+    if (growsStore(command) && this.overQuota(data.byteLength))
+      return { ok: false, error: ETCD_ERRORS.noSpace };
     try {
       this.options.driver().propose(data);
     } catch (error) {
@@ -169,6 +175,24 @@ export class StateService implements StateMachine {
       };
     }
     return this.awaitApply(sequence) as Promise<StateResult<undefined>>;
+  }
+
+  /**
+   * etcd's quota check: refused while NOSPACE is raised, or when this write would take the store
+   * past the quota — then NOSPACE is raised cluster-wide (replicated) until an operator frees
+   * space (compact + defragment) and disarms it.
+   */
+  private overQuota(commandBytes: number): boolean {
+    if (this.current.hasAlarm('NOSPACE')) return true;
+    const quota = this.options.quotaBytes;
+    if (quota === undefined || this.current.kv.stats.bytes + commandBytes <= quota) return false;
+    void this.propose({
+      kind: 'alarm',
+      action: 'activate',
+      memberId: this.options.memberId ?? 0n,
+      alarm: 'NOSPACE',
+    });
+    return true;
   }
 
   /** Put, DeleteRange, Txn and Compact: replicated, answered once applied here. */
@@ -282,3 +306,8 @@ const MEMBER_CHANGE_BUSY: EtcdError = {
   code: 'Unavailable',
   message: 'etcdserver: another membership change is in progress; retry shortly',
 };
+
+/** Commands that add data (etcd's quota applies to Put, Txn and LeaseGrant). */
+function growsStore(command: ClusterCommand): boolean {
+  return command.kind === 'put' || command.kind === 'txn' || command.kind === 'leaseGrant';
+}

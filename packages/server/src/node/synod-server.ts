@@ -88,6 +88,8 @@ export class SynodServer {
       requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
       maxPendingWrites: MAX_PENDING_WRITES,
       maxRequestBytes: parts.config.maxRequestBytes,
+      quotaBytes: parts.config.quotaBackendBytes,
+      memberId: parts.self.id,
       onApplied: (command, outcome) => this.leases.onApplied(command, outcome),
       onRestore: () => this.leases.onRestore(),
     });

@@ -699,12 +699,18 @@ describe('compaction (etcd Compact: reads below the compacted revision fail)', (
       write.delete('b'),
       write.put('a', '3'),
     );
-    assert.deepEqual(store.stats, { keys: 2, keyRevisions: 5 });
+    // bytes: key + value + 64 per revision (the delete holds no value)
+    assert.deepEqual(store.stats, { keys: 2, keyRevisions: 5, bytes: 4 * 66 + 65 });
     const result = applied(store.apply(write.compact(5)));
     assert.deepEqual(result, { response: { kind: 'compact' }, events: [], revision: 6 });
-    assert.deepEqual(store.stats, { keys: 1, keyRevisions: 2 }, 'a@4 (visible at 5) and a@6 stay; b is gone');
+    assert.deepEqual(
+      store.stats,
+      { keys: 1, keyRevisions: 2, bytes: 2 * 66 },
+      'a@4 (visible at 5) and a@6 stay; b is gone',
+    );
     applied(store.apply(write.compact(6)));
-    assert.deepEqual(store.stats, { keys: 1, keyRevisions: 1 });
+    assert.deepEqual(store.stats, { keys: 1, keyRevisions: 1, bytes: 66 });
+    assert.equal(MvccStore.restore(store.snapshot()).stats.bytes, 66, 'restored stores count the same');
   });
 
   test('compacting to a future revision fails with "future revision"; to the same or a lower one with "compacted"', () => {

@@ -52,6 +52,8 @@ export interface MvccStoreStats {
   readonly keys: number;
   /** Puts and tombstones kept for reads at past revisions. */
   readonly keyRevisions: number;
+  /** Approximate bytes of every kept revision: key, value and a fixed per-revision overhead. */
+  readonly bytes: number;
 }
 
 /** etcd starts a store at revision 1 and with no compaction (-1). */
@@ -110,6 +112,8 @@ export class MvccStore {
   private revision = INITIAL_REVISION;
   private compacted = NEVER_COMPACTED;
   private keyRevisionCount = 0;
+  /** Approximate bytes held (see revisionBytes): what etcd's backend quota is checked against. */
+  private heldBytes = 0;
   private readonly view: ReadView = {
     visit: (key, bound, revision, visitor) => this.visitAt(key, bound, revision, visitor),
   };
@@ -131,7 +135,10 @@ export class MvccStore {
     store.revision = decoded.revision;
     store.compacted = decoded.compactedRevision;
     store.index.appendSorted(decoded.histories);
-    for (const history of decoded.histories) store.keyRevisionCount += history.revisions.length;
+    for (const history of decoded.histories) {
+      store.keyRevisionCount += history.revisions.length;
+      for (const change of history.revisions) store.heldBytes += revisionBytes(history.key, change.kv);
+    }
     return store;
   }
 
@@ -146,7 +153,7 @@ export class MvccStore {
   }
 
   get stats(): MvccStoreStats {
-    return { keys: this.index.size, keyRevisions: this.keyRevisionCount };
+    return { keys: this.index.size, keyRevisions: this.keyRevisionCount, bytes: this.heldBytes };
   }
 
   /**
@@ -270,12 +277,15 @@ export class MvccStore {
     if (request.revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
     this.compacted = request.revision;
     let kept = 0;
+    let bytes = 0;
     this.index.retain((history) => {
       const keep = history.compact(request.revision);
       kept += history.revisions.length;
+      for (const change of history.revisions) bytes += revisionBytes(history.key, change.kv);
       return keep;
     });
     this.keyRevisionCount = kept;
+    this.heldBytes = bytes;
     return { response: { kind: 'compact' }, events: [], revision: this.revision };
   }
 
@@ -301,6 +311,7 @@ export class MvccStore {
       const removed = history.revisions.pop();
       if (removed?.main !== write.revision) throw new Error("undo: the change to remove is not this write's");
       this.keyRevisionCount--;
+      this.heldBytes -= revisionBytes(history.key, removed.kv);
       if (history.revisions.length === 0) this.index.remove(history.key);
     }
   }
@@ -375,6 +386,7 @@ export class MvccStore {
     const prevKv = created ? undefined : history.visibleAt(write.revision - 1);
     history.append({ main: write.revision, sub: write.changes, kv });
     this.keyRevisionCount++;
+    this.heldBytes += revisionBytes(history.key, kv);
     const event: KvEvent =
       kv === undefined
         ? { type: 'DELETE', kv: tombstoneKeyValue(history.key, write.revision), prevKv }
@@ -403,4 +415,11 @@ export class MvccStore {
 /** A DELETE event's kv: the key, the deletion revision, nothing else (as etcd's watch sends it). */
 function tombstoneKeyValue(key: Uint8Array, revision: number): KeyValue {
   return { key, createRevision: 0, modRevision: revision, version: 0, value: EMPTY_VALUE, lease: 0n };
+}
+
+/** Per kept revision besides key and value: revision numbers, version, lease and index entries. */
+const REVISION_OVERHEAD_BYTES = 64;
+
+function revisionBytes(key: Uint8Array, kv: KeyValue | undefined): number {
+  return key.byteLength + (kv?.value.byteLength ?? 0) + REVISION_OVERHEAD_BYTES;
 }
