@@ -159,3 +159,17 @@ describe('ClusterState leases', () => {
     assert.equal(restored.leases.get(8n)?.keyCount, 1);
   });
 });
+
+describe('ClusterState auth', () => {
+  test('auth commands apply with their log index and the auth store survives a snapshot', () => {
+    const state = new ClusterState();
+    const applied = state.apply(
+      { kind: 'auth', proposal: { command: { kind: 'roleAdd', name: 'reader' }, requester: undefined } },
+      5,
+    );
+    assert.ok(!('error' in applied) && applied.response.kind === 'auth' && applied.response.applied.ok);
+    const restored = ClusterState.restore(state.snapshot());
+    assert.deepEqual(restored.auth.listRoles(), ['reader']);
+    assert.equal(restored.auth.authRevision, state.auth.authRevision);
+  });
+});

@@ -2,6 +2,8 @@
 // machine: the MVCC key space, the member list and the alarms (leases and auth join here). The
 // server proposes ClusterCommands and applies committed ones here, in log order, on every member.
 import { crc32c } from '@synod/core/hashing';
+import { AuthStore } from '../auth/auth-store.js';
+import type { AuthApplyResult, AuthCommand, AuthRequester } from '../auth/auth-types.js';
 import { LeaseStore } from '../lease/lease-store.js';
 import type { LeaseSummary } from '../lease/lease-types.js';
 import { leaseRevokeWrite } from '../lease/revoke-write.js';
@@ -35,6 +37,10 @@ export type ClusterCommand =
   | { readonly kind: 'leaseGrant'; readonly id: bigint; readonly ttl: number }
   | { readonly kind: 'leaseRevoke'; readonly id: bigint }
   | {
+      readonly kind: 'auth';
+      readonly proposal: { readonly command: AuthCommand; readonly requester: AuthRequester | undefined };
+    }
+  | {
       readonly kind: 'leaseCheckpoint';
       readonly checkpoints: readonly { readonly id: bigint; readonly remainingTtlSeconds: number }[];
     };
@@ -47,7 +53,8 @@ export type ClusterResponse =
   | { readonly kind: 'alarm'; readonly alarms: readonly AlarmMember[] }
   | { readonly kind: 'leaseGrant'; readonly lease: LeaseSummary }
   | { readonly kind: 'leaseRevoke' }
-  | { readonly kind: 'leaseCheckpoint' };
+  | { readonly kind: 'leaseCheckpoint' }
+  | { readonly kind: 'auth'; readonly applied: AuthApplyResult };
 
 export interface ClusterApplied {
   readonly response: ClusterResponse;
@@ -69,8 +76,8 @@ export interface ClusterStateOptions extends MvccStoreOptions {
   readonly minLeaseTtlSeconds?: number;
 }
 
-const SNAPSHOT_MAGIC = 0x53_43_53_32; // "SCS2"
-const SNAPSHOT_HEADER_BYTES = 20; // magic, crc32c, mvcc, lease and meta lengths
+const SNAPSHOT_MAGIC = 0x53_43_53_33; // "SCS3"
+const SNAPSHOT_HEADER_BYTES = 24; // magic, crc32c, mvcc, lease, auth and meta lengths
 
 export class ClusterSnapshotError extends Error {
   override readonly name = 'ClusterSnapshotError';
@@ -80,6 +87,7 @@ export class ClusterState {
   kv: MvccStore;
   members: MemberStore;
   leases: LeaseStore;
+  auth: AuthStore;
   private alarmList: AlarmMember[] = [];
   private readonly maxTxnOps: number | undefined;
 
@@ -88,6 +96,7 @@ export class ClusterState {
     this.kv = new MvccStore(options);
     this.members = new MemberStore(options.initialMembers ?? []);
     this.leases = new LeaseStore(leaseOptionsOf(options));
+    this.auth = new AuthStore();
     this.connectLeases();
   }
 
@@ -104,8 +113,14 @@ export class ClusterState {
     return this.alarmList.some((entry) => entry.alarm === alarm);
   }
 
-  apply(command: ClusterCommand): ClusterApplied | { error: EtcdError } {
+  /** Applies a committed command; `logIndex` is its entry's index (auth tokens are named after it). */
+  apply(command: ClusterCommand, logIndex = 0): ClusterApplied | { error: EtcdError } {
     switch (command.kind) {
+      case 'auth':
+        return this.answer({
+          kind: 'auth',
+          applied: this.auth.apply(command.proposal.command, command.proposal.requester, logIndex),
+        });
       case 'put':
       case 'deleteRange':
       case 'txn':
@@ -196,11 +211,12 @@ export class ClusterState {
 
   /**
    * The whole replicated state, with a checksum:
-   * [magic, crc32c, mvcc length, lease length, meta length, mvcc, leases, meta (JSON)].
+   * [magic, crc32c, four section lengths, mvcc, leases, auth, meta (JSON)].
    */
   snapshot(): Uint8Array {
     const mvcc = this.kv.snapshot();
     const leases = this.leases.snapshot();
+    const auth = this.auth.snapshot();
     const meta = new TextEncoder().encode(
       JSON.stringify({
         members: this.members.toJSON(),
@@ -210,17 +226,17 @@ export class ClusterState {
         })),
       }),
     );
-    const bytes = new Uint8Array(
-      SNAPSHOT_HEADER_BYTES + mvcc.byteLength + leases.byteLength + meta.byteLength,
-    );
+    const sections = [mvcc, leases, auth, meta];
+    const total = sections.reduce((sum, section) => sum + section.byteLength, SNAPSHOT_HEADER_BYTES);
+    const bytes = new Uint8Array(total);
     const view = new DataView(bytes.buffer);
     view.setUint32(0, SNAPSHOT_MAGIC);
-    view.setUint32(8, mvcc.byteLength);
-    view.setUint32(12, leases.byteLength);
-    view.setUint32(16, meta.byteLength);
-    bytes.set(mvcc, SNAPSHOT_HEADER_BYTES);
-    bytes.set(leases, SNAPSHOT_HEADER_BYTES + mvcc.byteLength);
-    bytes.set(meta, SNAPSHOT_HEADER_BYTES + mvcc.byteLength + leases.byteLength);
+    let offset = SNAPSHOT_HEADER_BYTES;
+    sections.forEach((section, i) => {
+      view.setUint32(8 + 4 * i, section.byteLength);
+      bytes.set(section, offset);
+      offset += section.byteLength;
+    });
     view.setUint32(4, crc32c(bytes.subarray(8)));
     return bytes;
   }
@@ -235,8 +251,9 @@ export class ClusterState {
       throw new ClusterSnapshotError('cluster snapshot checksum mismatch');
     const mvccBytes = view.getUint32(8);
     const leaseBytes = view.getUint32(12);
-    const metaBytes = view.getUint32(16);
-    if (SNAPSHOT_HEADER_BYTES + mvccBytes + leaseBytes + metaBytes !== bytes.byteLength)
+    const authBytes = view.getUint32(16);
+    const metaBytes = view.getUint32(20);
+    if (SNAPSHOT_HEADER_BYTES + mvccBytes + leaseBytes + authBytes + metaBytes !== bytes.byteLength)
       throw new ClusterSnapshotError('cluster snapshot sections do not add up');
     const state = new ClusterState(options);
     let offset = SNAPSHOT_HEADER_BYTES;
@@ -244,6 +261,8 @@ export class ClusterState {
     offset += mvccBytes;
     state.leases = LeaseStore.restore(bytes.subarray(offset, offset + leaseBytes), leaseOptionsOf(options));
     offset += leaseBytes;
+    state.auth = AuthStore.restore(bytes.subarray(offset, offset + authBytes));
+    offset += authBytes;
     state.connectLeases();
     const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(offset))) as SnapshotMeta;
     state.members = MemberStore.fromJSON(meta.members);

@@ -85,7 +85,7 @@ export function localAuthProposer(
 export const AUTHENTICATE_ATTEMPTS_MAX = 3;
 
 export interface AuthEdgeOptions {
-  readonly store: AuthStore;
+  readonly store: AuthStore | (() => AuthStore);
   readonly authorizer: EtcdAuthorizer;
   readonly hasher: PasswordHasher;
   readonly propose: AuthProposer;
@@ -106,14 +106,20 @@ const tooManyRequests = { ok: false, error: ETCD_ERRORS.tooManyRequests } as con
  * const edge = new AuthEdge({ store, authorizer, hasher: new PasswordHasher(), propose });
  */
 export class AuthEdge implements AuthBackend {
-  private readonly store: AuthStore;
+  private readonly storeOf: () => AuthStore;
+
+  /** Read on every use: a snapshot install replaces the member's store. */
+  private get store(): AuthStore {
+    return this.storeOf();
+  }
   private readonly authorizer: EtcdAuthorizer;
   private readonly hasher: PasswordHasher;
   private readonly propose: AuthProposer;
   private readonly newTokenPrefix: () => string;
 
   constructor(options: AuthEdgeOptions) {
-    this.store = options.store;
+    const store = options.store;
+    this.storeOf = typeof store === 'function' ? store : () => store;
     this.authorizer = options.authorizer;
     this.hasher = options.hasher;
     this.propose = options.propose;

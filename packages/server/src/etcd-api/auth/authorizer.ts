@@ -22,7 +22,7 @@ export type AuthorizeResult =
   | { readonly ok: false; readonly error: EtcdError };
 
 export interface EtcdAuthorizerOptions {
-  readonly store: AuthStore;
+  readonly store: AuthStore | (() => AuthStore);
   readonly tokens: SimpleTokenManager;
   /** This member's applied log index; with `waitForApplied`, lets a token minted elsewhere be used here. */
   readonly appliedIndex?: () => number;
@@ -55,13 +55,19 @@ export function tokenFromMetadata(metadata: Metadata): string | undefined {
  * propose({ request, requester: who.requester });
  */
 export class EtcdAuthorizer {
-  private readonly store: AuthStore;
+  private readonly storeOf: () => AuthStore;
+
+  /** Read on every use: a snapshot install replaces the member's store. */
+  private get store(): AuthStore {
+    return this.storeOf();
+  }
   private readonly tokens: SimpleTokenManager;
   private readonly appliedIndex: (() => number) | undefined;
   private readonly waitForApplied: EtcdAuthorizerOptions['waitForApplied'];
 
   constructor(options: EtcdAuthorizerOptions) {
-    this.store = options.store;
+    const store = options.store;
+    this.storeOf = typeof store === 'function' ? store : () => store;
     this.tokens = options.tokens;
     this.appliedIndex = options.appliedIndex;
     this.waitForApplied = options.waitForApplied;
