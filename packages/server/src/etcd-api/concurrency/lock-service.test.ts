@@ -57,7 +57,10 @@ async function keysUnder(backend: MemoryConcurrencyBackend, name: string): Promi
 /** A signal of a call nobody cancels (one per call, as the server gives each call its own). */
 const never = (): AbortSignal => new AbortController().signal;
 
-describe('Lock: mutual exclusion and fencing', () => {
+/** A wait that never ends is a failure, not a hang. */
+const TEST_TIMEOUT_MS = 10_000;
+
+describe('Lock: mutual exclusion and fencing', { timeout: TEST_TIMEOUT_MS }, () => {
   test('many concurrent lockers: one holder at a time, tokens strictly increase in grant order', async () => {
     const next = random(SEED);
     const backend = new MemoryConcurrencyBackend();
@@ -178,7 +181,7 @@ describe('Lock: mutual exclusion and fencing', () => {
   });
 });
 
-describe('Lock over gRPC', () => {
+describe('Lock over gRPC', { timeout: TEST_TIMEOUT_MS }, () => {
   const fixture = new ConcurrencyTestServer();
   let client: grpc.Client;
 
