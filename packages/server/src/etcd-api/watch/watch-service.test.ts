@@ -155,8 +155,11 @@ describe('the Watch service with the etcd3 npm client', () => {
     db.put('c', '1');
     db.put('c', '2');
     db.compact(db.store.currentRevision);
-    const watcher = await client.watch().key('c').startRevision('2').create();
+    // watcher() attaches at once, so both answers (created, then canceled) find the listeners.
+    const watcher = client.watch().key('c').startRevision('2').watcher();
+    const connected = new Promise<void>((resolve) => watcher.once('connected', () => resolve()));
     const error = await new Promise<Error>((resolve) => watcher.once('error', resolve));
+    await connected;
     assert.match(error.message, /required revision has been compacted/);
   });
 });
