@@ -69,6 +69,23 @@ describe('server configuration', () => {
     );
   });
 
+  test('the admin server listens on the client port + 2 unless told otherwise; dev controls come from SYNOD_DEV_CONTROL_URL', () => {
+    const defaults = loadServerConfig(['--listen-client-urls', 'http://0.0.0.0:12379'], {});
+    assert.deepEqual(defaults.listenAdminUrl, { scheme: 'http', host: '0.0.0.0', port: 12381 });
+    assert.equal(defaults.devControlUrl, undefined);
+    const given = loadServerConfig(['--listen-admin-urls', 'http://127.0.0.1:0'], {
+      SYNOD_DEV_CONTROL_URL: 'http://127.0.0.1:2387',
+    });
+    assert.deepEqual(given.listenAdminUrl, { scheme: 'http', host: '127.0.0.1', port: 0 });
+    assert.equal(given.devControlUrl, 'http://127.0.0.1:2387');
+    assert.throws(
+      () => loadServerConfig(['--listen-admin-urls', 'https://127.0.0.1:2381'], {}),
+      /one http:\/\/ URL/,
+    );
+    assert.throws(() => loadServerConfig(['--listen-admin-urls', 'http://127.0.0.1'], {}), /needs a port/);
+    assert.throws(() => loadServerConfig(['--listen-client-urls', 'http://127.0.0.1:0'], {}), /needs a port/);
+  });
+
   test('member and cluster ids are stable hashes, and Raft ids are their hex form', () => {
     const a = memberIdOf(['http://127.0.0.1:2380'], 'token');
     assert.equal(a, memberIdOf(['http://127.0.0.1:2380'], 'token'));

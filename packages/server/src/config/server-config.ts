@@ -42,7 +42,14 @@ export interface ServerConfig {
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly clientTls: TlsFiles | undefined;
   readonly peerTls: TlsFiles | undefined;
+  /** The admin HTTP server (metrics, health, dashboard): by default the first client URL's port + 2. Port 0 picks a free one. */
+  readonly listenAdminUrl: PeerUrl;
+  /** Set by `synod dev` (SYNOD_DEV_CONTROL_URL): its control server; turns on the admin server's fault controls. */
+  readonly devControlUrl: string | undefined;
 }
+
+/** The admin server listens on the client port plus this, as `synod dev` and the dashboard expect. */
+export const ADMIN_PORT_OFFSET = 2;
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -115,6 +122,14 @@ export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'peer-key-file': { type: 'string', help: 'Path to the peer TLS key.' },
   'peer-trusted-ca-file': { type: 'string', help: 'Path to the peer TLS trusted CA.' },
   'peer-client-cert-auth': { type: 'boolean', help: 'Require peer certificates signed by the trusted CA.' },
+  'listen-admin-urls': {
+    type: 'string',
+    help: 'URL for the admin HTTP server: /metrics, /health, /api, dashboard (default: client port + 2).',
+  },
+  'dev-control-url': {
+    type: 'string',
+    help: 'Set by `synod dev`: its control server (turns on /api/dev/*).',
+  },
   'config-file': { type: 'string', help: 'Path to a JSON file with any of these flags as keys.' },
 };
 
@@ -234,7 +249,26 @@ function buildConfig(
     logLevel: logLevel as ServerConfig['logLevel'],
     clientTls,
     peerTls,
+    listenAdminUrl: adminUrlOf(value('listen-admin-urls'), listenClientUrls[0]!),
+    devControlUrl: devControlUrlOf(value('dev-control-url')),
   };
+}
+
+/** The admin server's URL: given (port 0 allowed: any free port), or the client URL's host at port + 2, plain HTTP. */
+function adminUrlOf(given: string | boolean | undefined, client: PeerUrl): PeerUrl {
+  if (typeof given !== 'string')
+    return { scheme: 'http', host: client.host, port: client.port + ADMIN_PORT_OFFSET };
+  const urls = parseUrls(given, 'listen-admin-urls', { allowPortZero: true });
+  if (urls.length !== 1 || urls[0]!.scheme !== 'http') {
+    throw new ConfigError('--listen-admin-urls takes one http:// URL, e.g. http://127.0.0.1:2381');
+  }
+  return urls[0]!;
+}
+
+function devControlUrlOf(given: string | boolean | undefined): string | undefined {
+  if (typeof given !== 'string' || given === '') return undefined;
+  parseUrls(given, 'dev-control-url');
+  return given;
 }
 
 /** https:// needs certificates and certificates need https://, as in etcd. */
@@ -284,7 +318,7 @@ function tlsFiles(
   };
 }
 
-export function parseUrls(list: string, flag: string): PeerUrl[] {
+export function parseUrls(list: string, flag: string, options: { allowPortZero?: boolean } = {}): PeerUrl[] {
   return list.split(',').map((text) => {
     let url: URL;
     try {
@@ -296,7 +330,8 @@ export function parseUrls(list: string, flag: string): PeerUrl[] {
     if (scheme !== 'http' && scheme !== 'https')
       throw new ConfigError(`--${flag}: scheme must be http or https`);
     const port = Number(url.port);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535)
+    const lowest = options.allowPortZero && url.port !== '' ? 0 : 1;
+    if (!Number.isInteger(port) || port < lowest || port > 65535)
       throw new ConfigError(`--${flag}: "${text}" needs a port`);
     return { scheme, host: url.hostname.replace(/^\[|\]$/g, ''), port };
   });
