@@ -4,8 +4,17 @@
 /** Most recent fsync latencies kept for quantiles. */
 export const FSYNC_LATENCY_SAMPLES_MAX = 4096;
 
+/** Where latencies also go as they happen (the member's Prometheus histograms). */
+export interface WalLatencyObserver {
+  observeFsyncSeconds(seconds: number): void;
+  /** From append() to durable: queueing behind the previous group commit, write and fsync. */
+  observeAppendSeconds(seconds: number): void;
+}
+
 /** Monotonic counters plus a bounded window of fsync latencies (milliseconds). */
 export class WalStats {
+  /** Told every fsync and append latency (set by the server's metrics). */
+  observer: WalLatencyObserver | undefined;
   /** Data fsyncs (fdatasync) of segment files, including those that open a new segment. */
   fsyncs = 0;
   /** fsyncs of the WAL directory after creating, renaming or deleting segments. */
@@ -25,6 +34,11 @@ export class WalStats {
   recordFsyncLatency(milliseconds: number): void {
     this.latencySamplesMs[this.latencySampleCount % FSYNC_LATENCY_SAMPLES_MAX] = milliseconds;
     this.latencySampleCount++;
+    this.observer?.observeFsyncSeconds(milliseconds / 1000);
+  }
+
+  recordAppendLatency(milliseconds: number): void {
+    this.observer?.observeAppendSeconds(milliseconds / 1000);
   }
 
   /** The retained latency samples (oldest first is not guaranteed), in milliseconds. */

@@ -371,6 +371,27 @@ describe('WAL group commit', () => {
       await reopened.close();
     }));
 
+  test('a latency observer hears every fsync and every append, in seconds', () =>
+    withTempDir(async (dir) => {
+      const { wal } = await openWal(dir);
+      const fsyncSeconds: number[] = [];
+      const appendSeconds: number[] = [];
+      wal.stats.observer = {
+        observeFsyncSeconds: (seconds) => fsyncSeconds.push(seconds),
+        observeAppendSeconds: (seconds) => appendSeconds.push(seconds),
+      };
+      const fsyncsBefore = wal.stats.fsyncs;
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => wal.append([{ type: 'entries', entries: [entry(i + 1, 1)] }])),
+      );
+      assert.equal(appendSeconds.length, 20);
+      assert.equal(fsyncSeconds.length, wal.stats.fsyncs - fsyncsBefore);
+      // An append waits at least for the fsync that made it durable.
+      assert.ok(Math.max(...appendSeconds) >= Math.min(...fsyncSeconds));
+      assert.ok(appendSeconds.every((seconds) => seconds >= 0 && seconds < 60));
+      await wal.close();
+    }));
+
   test('an append after a failed write is refused', () =>
     withTempDir(async (dir) => {
       const { wal } = await openWal(dir);

@@ -55,6 +55,8 @@ interface PendingAppend {
   readonly onDurable: (() => void) | undefined;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
+  /** performance.now() when append() was called (append latency = queueing + write + fsync). */
+  readonly queuedAtMs: number;
 }
 
 interface OpenSegment {
@@ -179,7 +181,16 @@ export class Wal {
     const summary = summarize(records);
     const bytes = encodeRecords(records);
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ bytes, frames: countFrames(records), ...summary, onDurable, resolve, reject });
+      const queuedAtMs = performance.now();
+      this.pending.push({
+        bytes,
+        frames: countFrames(records),
+        ...summary,
+        onDurable,
+        resolve,
+        reject,
+        queuedAtMs,
+      });
       this.flushing ??= this.startFlush();
     });
   }
@@ -312,8 +323,10 @@ export class Wal {
   }
 
   private completeBatch(batch: readonly PendingAppend[]): void {
+    const durableAtMs = performance.now();
     for (const append of batch) {
       this.stats.appends++;
+      this.stats.recordAppendLatency(durableAtMs - append.queuedAtMs);
       try {
         append.onDurable?.();
       } catch (error) {

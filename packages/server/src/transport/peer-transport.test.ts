@@ -382,6 +382,22 @@ describe('membership and fault injection', () => {
     assert.deepEqual(ticksFrom(b, 'a'), [2]);
   });
 
+  test('setBlockedPeers blocks exactly the peers named and heals the rest', async (t) => {
+    const nodes = await startCluster(['a', 'b', 'c']);
+    t.after(() => stopAll(nodes));
+    const [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+    a.transport.setBlockedPeers(['b', 'c']);
+    assert.deepEqual(a.transport.blockedPeerIds().sort(), ['b', 'c']);
+    a.transport.setBlockedPeers(['c']);
+    assert.deepEqual(a.transport.blockedPeerIds(), ['c']);
+    a.transport.send([heartbeat('a', 'b', 'g', 1), heartbeat('a', 'c', 'g', 1)]);
+    await waitFor(() => b.received.length === 1, 'b healed');
+    await waitFor(() => a.transport.stats().peers.get('c')!.blockedMessages === 1, 'c still blocked');
+    assert.equal(c.received.length, 0);
+    a.transport.setBlockedPeers([]);
+    assert.deepEqual(a.transport.blockedPeerIds(), []);
+  });
+
   test('updatePeers connects to added peers and drops removed ones', async (t) => {
     const nodes = await startCluster(['a', 'b']);
     t.after(() => stopAll(nodes));

@@ -184,6 +184,21 @@ export class PeerTransport {
     this.links.get(peer)?.dropQueuedAsBlocked();
   }
 
+  /**
+   * Blocks exactly `peers` (as setLinkBlocked) and unblocks every other: the admin server's
+   * dev fault control (`POST /api/dev/faults`); an empty list heals.
+   */
+  setBlockedPeers(peers: Iterable<NodeId>): void {
+    const wanted = new Set(peers);
+    for (const peer of [...this.blockedPeers]) if (!wanted.has(peer)) this.setLinkBlocked(peer, false);
+    for (const peer of wanted) this.setLinkBlocked(peer, true);
+  }
+
+  /** The peers setLinkBlocked / setBlockedPeers block now. */
+  blockedPeerIds(): NodeId[] {
+    return [...this.blockedPeers];
+  }
+
   stats(): TransportStats {
     const peers = new Map<NodeId, PeerStats>();
     for (const [nodeId, link] of this.links) peers.set(nodeId, link.stats(this.blockedPeers.has(nodeId)));
