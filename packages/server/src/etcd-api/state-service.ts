@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConfChange, Entry, Snapshot } from '@synod/raft';
 import { decodeConfChange } from '@synod/raft';
 import type {
+  AuthRequester,
   ClusterApplied,
   ClusterCommand,
   ClusterState,
@@ -20,6 +21,7 @@ import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
 import { Packr } from 'msgpackr';
 import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
+import { commandRequirement, currentRequester } from './auth-guard.js';
 
 export type StateResult<T> =
   | { readonly ok: true; readonly value: T; readonly revision: number }
@@ -33,6 +35,8 @@ interface LoggedCommand {
   readonly origin: string;
   readonly sequence: number;
   readonly command: ClusterCommand;
+  /** Who asked, when auth was on at the edge: the requirement is checked again on apply. */
+  readonly requester?: AuthRequester;
 }
 
 /** What a membership conf change carries in its context: who asked, and the member's details. */
@@ -136,7 +140,12 @@ export class StateService implements StateMachine {
     }
     if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
     const sequence = this.nextSequence++;
-    const data = encodeCommand({ origin: this.origin, sequence, command });
+    const requester = currentRequester();
+    const data = encodeCommand(
+      requester
+        ? { origin: this.origin, sequence, command, requester }
+        : { origin: this.origin, sequence, command },
+    );
     if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
       return { ok: false, error: ETCD_ERRORS.requestTooLarge };
     }
@@ -254,7 +263,7 @@ export class StateService implements StateMachine {
       return;
     }
     const logged = decodeCommand(entry.data);
-    const outcome = this.current.apply(logged.command);
+    const outcome = this.refusedByAuth(logged) ?? this.current.apply(logged.command, entry.index);
     this.options.onApplied?.(logged.command, outcome);
     if (!('error' in outcome) && outcome.events.length > 0)
       this.options.onEvents?.(outcome.events, outcome.revision);
@@ -265,6 +274,20 @@ export class StateService implements StateMachine {
         ? { ok: false, error: outcome.error }
         : { ok: true, value: outcome, revision: outcome.revision },
     );
+  }
+
+  /**
+   * etcd checks a write's permissions again when applying it: the user may have lost them, or
+   * the auth state moved on ("revision of auth store is old"), since the edge let it through.
+   */
+  private refusedByAuth(logged: LoggedCommand): { error: EtcdError } | undefined {
+    const auth = this.current.auth;
+    if (logged.requester === undefined || !auth.enabled) return undefined;
+    const requirement = commandRequirement(logged.command);
+    if (requirement === undefined) return undefined;
+    const leases = this.current.leases;
+    const error = auth.checkRequirement(logged.requester, requirement, (id) => leases.get(id)?.keys ?? []);
+    return error ? { error } : undefined;
   }
 
   private applyConfigEntry(entry: Entry): void {

@@ -5,7 +5,7 @@ import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'nod
 import type { TLSSocket } from 'node:tls';
 import { type DeframeFailure, frameMessage, MessageDeframer } from './framing.js';
 import { Metadata } from './metadata.js';
-import type { ErasedCodec, MethodDefinition, PeerInfo, ServerStreamCall } from './methods.js';
+import type { CallContext, ErasedCodec, MethodDefinition, PeerInfo, ServerStreamCall } from './methods.js';
 import { RequestQueue } from './request-queue.js';
 import { type CallStatus, encodeGrpcMessage, GrpcError, GrpcStatus } from './status.js';
 
@@ -26,8 +26,22 @@ export interface CallLimits {
 export interface CallOwner {
   readonly logger: GrpcLogger;
   readonly limits: CallLimits;
+  /** Runs every handler (see GrpcServerOptions.guard). */
+  readonly guard: CallGuard | undefined;
   callFinished(call: ServerCall): void;
 }
+
+/**
+ * Wraps every handler: may refuse the call (throw a GrpcError) or run it in a context of its own
+ * (e.g. authorization, and who the caller is for the requests the handler makes). `request` is the
+ * decoded request of unary and server-streaming calls, undefined for streaming requests.
+ */
+export type CallGuard = <T>(
+  method: string,
+  request: unknown,
+  context: CallContext,
+  run: () => Promise<T>,
+) => Promise<T>;
 
 /** The message clients see for a handler's unexpected exception; the details go to the log only. */
 export const INTERNAL_ERROR_MESSAGE = 'internal server error (details are in the server log)';
@@ -120,22 +134,31 @@ export class ServerCall implements ServerStreamCall<unknown> {
   start(definition: MethodDefinition): void {
     switch (definition.kind) {
       case 'unary':
-        this.readSingleRequest((request) => this.runToResponse(() => definition.handler(request, this)));
+        this.readSingleRequest((request) =>
+          this.runToResponse(() => this.guarded(request, () => definition.handler(request, this))),
+        );
         return;
       case 'serverStreaming':
-        this.readSingleRequest((request) => this.runToEnd(() => definition.handler(request, this)));
+        this.readSingleRequest((request) =>
+          this.runToEnd(() => this.guarded(request, () => definition.handler(request, this))),
+        );
         return;
       case 'clientStreaming': {
         const requests = this.readRequestStream();
-        this.runToResponse(() => definition.handler(requests, this));
+        this.runToResponse(() => this.guarded(undefined, () => definition.handler(requests, this)));
         return;
       }
       case 'bidiStreaming': {
         const requests = this.readRequestStream();
-        this.runToEnd(() => definition.handler(requests, this));
+        this.runToEnd(() => this.guarded(undefined, () => definition.handler(requests, this)));
         return;
       }
     }
+  }
+
+  private guarded<T>(request: unknown, run: () => Promise<T>): Promise<T> {
+    const guard = this.owner.guard;
+    return guard === undefined ? run() : guard(this.method, request, this, run);
   }
 
   send(message: unknown): Promise<void> {

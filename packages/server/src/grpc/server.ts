@@ -12,7 +12,7 @@ import http2, {
 } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import type { SecureContextOptions } from 'node:tls';
-import { type CallLimits, type CallOwner, type GrpcLogger, ServerCall } from './call.js';
+import { type CallGuard, type CallLimits, type CallOwner, type GrpcLogger, ServerCall } from './call.js';
 import type { MethodDefinition } from './methods.js';
 import { encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcStatusCode } from './status.js';
 import { parseGrpcTimeout } from './timeout.js';
@@ -70,6 +70,8 @@ export interface GrpcServerOptions {
   readonly logger?: GrpcLogger;
   /** Told about every routed call (metrics, tracing). */
   readonly observer?: GrpcCallObserver;
+  /** Wraps every handler (authorization); see CallGuard. */
+  readonly guard?: CallGuard;
   /** Serve over TLS; plaintext HTTP/2 (h2c) when absent. */
   readonly tls?: GrpcTlsOptions;
   readonly maxReceiveMessageBytes?: number;
@@ -102,11 +104,13 @@ export class GrpcServer implements CallOwner {
   private readonly sessions = new Set<Http2Session>();
   private readonly calls = new Set<ServerCall>();
   private readonly observer: GrpcCallObserver | undefined;
+  readonly guard: CallGuard | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: GrpcServerOptions = {}) {
     this.logger = options.logger ?? consoleLogger;
     this.observer = options.observer;
+    this.guard = options.guard;
     this.limits = {
       maxReceiveMessageBytes: options.maxReceiveMessageBytes ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
       maxSendMessageBytes: options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES,

@@ -9,9 +9,15 @@ import type { ConfState } from '@synod/raft';
 import { type ClusterMember, ClusterState } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
+import { AuthEdge } from '../etcd-api/auth/auth-edge.js';
+import { registerAuthService } from '../etcd-api/auth/auth-service.js';
+import { EtcdAuthorizer } from '../etcd-api/auth/authorizer.js';
+import { PasswordHasher } from '../etcd-api/auth/password.js';
+import { SimpleTokenManager } from '../etcd-api/auth/simple-token-manager.js';
+import { createAuthGuard } from '../etcd-api/auth-guard.js';
 import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
-import { registerEtcdServices } from '../etcd-api/services.js';
+import { registerEtcdServices, responseHeaderOf } from '../etcd-api/services.js';
 import { StateService } from '../etcd-api/state-service.js';
 import { GrpcServer } from '../grpc/server.js';
 import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
@@ -21,6 +27,8 @@ import type { Logger } from './logger.js';
 
 /** gRPC receive limit = request limit + etcd's 512 KiB allowance for framing and metadata. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
+/** How long a request with a token minted on another member waits for that entry to apply here. */
+const WAIT_APPLIED_MS = 5_000;
 /** How long to wait before publishing this member's attributes again after a failure. */
 const PUBLISH_RETRY_MS = 500;
 /** Writes waiting for their entry to apply, per member. */
@@ -54,6 +62,9 @@ export class SynodServer {
   readonly state: StateService;
   readonly leases: LeaseManager;
   readonly forwarder: LeaderForwarder;
+  /** Auth tokens handed out by this member (memory only, as etcd's simple tokens). */
+  readonly tokens = new SimpleTokenManager();
+  readonly authorizer: EtcdAuthorizer;
   readonly grpc: GrpcServer;
   private readonly logger: Logger;
 
@@ -90,7 +101,12 @@ export class SynodServer {
       maxRequestBytes: parts.config.maxRequestBytes,
       quotaBytes: parts.config.quotaBackendBytes,
       memberId: parts.self.id,
-      onApplied: (command, outcome) => this.leases.onApplied(command, outcome),
+      onApplied: (command, outcome) => {
+        this.leases.onApplied(command, outcome);
+        if ('error' in outcome || outcome.response.kind !== 'auth') return;
+        const applied = outcome.response.applied;
+        if (applied.ok && applied.tokenEffect !== undefined) this.tokens.applyEffect(applied.tokenEffect);
+      },
       onRestore: () => this.leases.onRestore(),
     });
     const clientTlsFiles = parts.config.clientTls;
@@ -143,7 +159,17 @@ export class SynodServer {
       logger: this.logger,
       ...peerTlsFactories(parts.config.peerTls),
     });
+    this.authorizer = new EtcdAuthorizer({
+      store: () => this.state.state.auth,
+      tokens: this.tokens,
+      appliedIndex: () => this.driver.appliedIndex,
+      waitForApplied: (index, signal) => this.waitForApplied(index, signal),
+    });
     this.grpc = new GrpcServer({
+      guard: createAuthGuard({
+        authorizer: this.authorizer,
+        leaseKeys: (id) => this.state.state.leases.get(id)?.keys ?? [],
+      }),
       logger: this.logger,
       maxReceiveMessageBytes: parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
       ...(clientTls && clientTlsFiles
@@ -160,6 +186,22 @@ export class SynodServer {
         : {}),
     });
     registerEtcdServices(this.grpc, this);
+    registerAuthService(
+      this.grpc,
+      new AuthEdge({
+        store: () => this.state.state.auth,
+        authorizer: this.authorizer,
+        hasher: new PasswordHasher(),
+        propose: async (proposal) => {
+          const result = await this.state.propose({ kind: 'auth', proposal });
+          if (!result.ok) return result;
+          const response = result.value.response;
+          if (response.kind !== 'auth') throw new Error(`an auth proposal answered ${response.kind}`);
+          return { ok: true, applied: response.applied, revision: result.revision };
+        },
+      }),
+      responseHeaderOf(this),
+    );
   }
 
   static async start(config: ServerConfig, logger: Logger): Promise<SynodServer> {
@@ -230,6 +272,29 @@ export class SynodServer {
       peers.set(raftId, { host: url.hostname, port: Number(url.port) });
     }
     this.transport.updatePeers(peers);
+  }
+
+  /** Resolves once this member applied `index` (a token minted on another member names its entry). */
+  private waitForApplied(index: number, signal: AbortSignal | undefined): Promise<void> {
+    if (this.driver.appliedIndex >= index) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => done(new Error('timed out waiting for the log to be applied')),
+        WAIT_APPLIED_MS,
+      );
+      const unsubscribe = this.driver.onApplied(() => {
+        if (this.driver.appliedIndex >= index) done(undefined);
+      });
+      const onAbort = () => done(new Error('aborted'));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      function done(error: Error | undefined) {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve();
+      }
+    });
   }
 
   /** Raft id (hex) → etcd member id. */
