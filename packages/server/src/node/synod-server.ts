@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
-import { type ClusterMember, ClusterState } from '@synod/state';
+import { type ClusterCommand, type ClusterMember, ClusterState } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
 import { AuthEdge } from '../etcd-api/auth/auth-edge.js';
@@ -19,6 +19,8 @@ import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
 import { registerEtcdServices, responseHeaderOf } from '../etcd-api/services.js';
 import { StateService } from '../etcd-api/state-service.js';
+import { WatchHub } from '../etcd-api/watch/watch-hub.js';
+import { registerWatchService } from '../etcd-api/watch/watch-service.js';
 import { GrpcServer } from '../grpc/server.js';
 import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
 import { RaftDiskStorage } from '../storage/raft-storage.js';
@@ -65,6 +67,8 @@ export class SynodServer {
   /** Auth tokens handed out by this member (memory only, as etcd's simple tokens). */
   readonly tokens = new SimpleTokenManager();
   readonly authorizer: EtcdAuthorizer;
+  /** Watchers of this member, fed by every applied write. */
+  readonly watches: WatchHub;
   readonly grpc: GrpcServer;
   private readonly logger: Logger;
 
@@ -103,14 +107,31 @@ export class SynodServer {
       memberId: parts.self.id,
       onApplied: (command, outcome) => {
         this.leases.onApplied(command, outcome);
+        if (!('error' in outcome) && changesKeys(command.kind))
+          this.watches.publish(outcome.events, outcome.revision);
         if ('error' in outcome || outcome.response.kind !== 'auth') return;
         const applied = outcome.response.applied;
         if (applied.ok && applied.tokenEffect !== undefined) this.tokens.applyEffect(applied.tokenEffect);
       },
-      onRestore: () => this.leases.onRestore(),
+      onRestore: () => {
+        this.watches.historyReplaced();
+        this.leases.onRestore();
+      },
     });
     const clientTlsFiles = parts.config.clientTls;
     const clientTls = clientTlsFiles ? readTlsFiles(clientTlsFiles) : undefined;
+    // The hub reads history from whatever store is current (a snapshot install replaces it).
+    const history = () => this.state.state.kv;
+    this.watches = new WatchHub({
+      get currentRevision() {
+        return history().currentRevision;
+      },
+      get compactedRevision() {
+        return history().compactedRevision;
+      },
+      eventsSince: (key, rangeEnd, fromRevision, options) =>
+        history().eventsSince(key, rangeEnd, fromRevision, options),
+    });
     this.forwarder = new LeaderForwarder({
       leaderUrl: () => {
         const lead = this.driver.node.raft.lead;
@@ -186,6 +207,7 @@ export class SynodServer {
         : {}),
     });
     registerEtcdServices(this.grpc, this);
+    registerWatchService(this.grpc, this.watches, responseHeaderOf(this));
     registerAuthService(
       this.grpc,
       new AuthEdge({
@@ -408,4 +430,11 @@ function initialMembersOf(members: ReadonlyMap<string, MemberInfo>): ClusterMemb
     clientUrls: [],
     isLearner: false,
   }));
+}
+
+/** Commands whose application changes keys (or compacts their history): watchers must hear of them. */
+function changesKeys(kind: ClusterCommand['kind']): boolean {
+  return (
+    kind === 'put' || kind === 'deleteRange' || kind === 'txn' || kind === 'compact' || kind === 'leaseRevoke'
+  );
 }
