@@ -6,6 +6,9 @@ import { unary } from '../grpc/methods.js';
 import type { GrpcServer } from '../grpc/server.js';
 import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import type { SynodServer } from '../node/synod-server.js';
+import { registerElectionService } from './concurrency/election-service.js';
+import { registerLockService } from './concurrency/lock-service.js';
+import { serverConcurrencyBackend } from './concurrency/server-backend.js';
 import { registerLeaseService } from './lease/lease-service.js';
 import { ETCD_METHOD_CODECS } from './proto/messages.js';
 import type { StateResult } from './state-service.js';
@@ -75,6 +78,13 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
     }),
   });
   registerLeaseService(grpc, server.leases, header);
+  const concurrency = serverConcurrencyBackend({
+    state: server.state,
+    watches: server.watches,
+    leases: server.leases,
+  });
+  registerLockService(grpc, concurrency, header);
+  registerElectionService(grpc, concurrency, header);
   grpc.addService('etcdserverpb.Maintenance', {
     Status: unary(codecs.Maintenance.Status, async () => {
       const raft = server.driver.node.raft;
