@@ -28,6 +28,11 @@ export interface ProcessMember {
 const PORT_RANGE_START = 10_000;
 const PORT_BLOCK_SIZE = 40;
 const PORT_BLOCKS = 500;
+/**
+ * Each port handed out keeps the two above it unused: a member serves its admin HTTP on its
+ * client port + 2 (and by convention peers on + 1), which must not be another member's port.
+ */
+const PORT_STRIDE = 3;
 let nextCandidate = PORT_RANGE_START + (process.pid % PORT_BLOCKS) * PORT_BLOCK_SIZE;
 
 function canListen(port: number): Promise<boolean> {
@@ -39,13 +44,13 @@ function canListen(port: number): Promise<boolean> {
 }
 
 export async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < PORT_BLOCKS * PORT_BLOCK_SIZE; attempt++) {
+  for (let attempt = 0; attempt < (PORT_BLOCKS * PORT_BLOCK_SIZE) / PORT_STRIDE; attempt++) {
     const port = nextCandidate;
     nextCandidate =
-      nextCandidate + 1 >= PORT_RANGE_START + PORT_BLOCKS * PORT_BLOCK_SIZE
+      nextCandidate + 2 * PORT_STRIDE >= PORT_RANGE_START + PORT_BLOCKS * PORT_BLOCK_SIZE
         ? PORT_RANGE_START
-        : nextCandidate + 1;
-    if (await canListen(port)) return port;
+        : nextCandidate + PORT_STRIDE;
+    if ((await canListen(port)) && (await canListen(port + 2))) return port;
   }
   throw new Error('no free port found for the test cluster');
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
-import { type ClusterCommand, type ClusterMember, ClusterState } from '@synod/state';
+import { type ClusterCommand, type ClusterMember, ClusterState, type KvEvent } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
 import { AuthEdge } from '../etcd-api/auth/auth-edge.js';
@@ -22,6 +22,7 @@ import { StateService } from '../etcd-api/state-service.js';
 import { WatchHub } from '../etcd-api/watch/watch-hub.js';
 import { registerWatchService } from '../etcd-api/watch/watch-service.js';
 import { GrpcServer } from '../grpc/server.js';
+import { ServerObservability } from '../observability/server-observability.js';
 import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
 import { RaftDiskStorage } from '../storage/raft-storage.js';
 import { PeerTransport } from '../transport/peer-transport.js';
@@ -70,7 +71,10 @@ export class SynodServer {
   /** Watchers of this member, fed by every applied write. */
   readonly watches: WatchHub;
   readonly grpc: GrpcServer;
+  /** Metrics, tracing, the Raft observer and the admin HTTP server (client port + 2). */
+  readonly observability: ServerObservability;
   private readonly logger: Logger;
+  private readonly kvEventListeners = new Set<(events: readonly KvEvent[], revision: number) => void>();
 
   private constructor(parts: {
     config: ServerConfig;
@@ -116,6 +120,9 @@ export class SynodServer {
       onRestore: () => {
         this.watches.historyReplaced();
         this.leases.onRestore();
+      },
+      onEvents: (events, revision) => {
+        for (const listener of this.kvEventListeners) listener(events, revision);
       },
     });
     const clientTlsFiles = parts.config.clientTls;
@@ -186,7 +193,9 @@ export class SynodServer {
       appliedIndex: () => this.driver.appliedIndex,
       waitForApplied: (index, signal) => this.waitForApplied(index, signal),
     });
+    this.observability = new ServerObservability(this, { logger: this.logger });
     this.grpc = new GrpcServer({
+      observer: this.observability.grpcObserver,
       guard: createAuthGuard({
         authorizer: this.authorizer,
         leaseKeys: (id) => this.state.state.leases.get(id)?.keys ?? [],
@@ -253,6 +262,12 @@ export class SynodServer {
     server.leases.start();
     const client = config.listenClientUrls[0]!;
     await server.grpc.listen(client.host, client.port);
+    try {
+      await server.observability.startAdmin();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     void server.publishAttributes();
     return server;
   }
@@ -324,7 +339,14 @@ export class SynodServer {
     return raftId === '' ? 0n : BigInt(`0x${raftId}`);
   }
 
+  /** Calls `listener` with the events of every applied write, in log order; returns the unsubscribe function. */
+  onKvEvents(listener: (events: readonly KvEvent[], revision: number) => void): () => void {
+    this.kvEventListeners.add(listener);
+    return () => this.kvEventListeners.delete(listener);
+  }
+
   async stop(): Promise<void> {
+    await this.observability.close();
     await this.grpc.close();
     this.publishing = false;
     this.state.close();

@@ -66,7 +66,7 @@ describe('parsePrometheusText', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.string({ maxLength: 20 }),
-        fc.double({ min: 0, noNaN: true }),
+        fc.double({ min: 0, noNaN: true, noDefaultInfinity: true }),
         async (label, value) => {
           const registry = new Registry();
           new Counter({ name: 'c_total', help: 'h', labelNames: ['l'], registers: [registry] }).inc(
