@@ -68,11 +68,12 @@ async function startCpuProfile(file: string): Promise<(restart: boolean) => Prom
   await session.post('Profiler.start');
   return async (restart) => {
     const { profile } = await session.post('Profiler.stop');
-    if (restart) await session.post('Profiler.start');
     mapProfileToSources(profile);
     // Written aside then renamed, so a reader polling for the file never sees half of it.
     writeFileSync(`${file}.partial`, JSON.stringify(profile));
     renameSync(`${file}.partial`, file);
+    // Only now: the next profile should not show this one being mapped and written.
+    if (restart) await session.post('Profiler.start');
   };
 }
 
