@@ -40,26 +40,25 @@ function putOf(sequence: number): PutRequest {
   };
 }
 
-/** Kills the leader `repeats` times (restarting it after each measurement). */
+/**
+ * Kills the leader `repeats` times, restarting it after each measurement. Each run is reported
+ * as soon as it is measured, so a member that fails to restart does not lose the figure.
+ */
 export async function measureFailovers(
   cluster: MemberCluster,
   repeats: number,
   onRun: (run: FailoverRun, index: number) => void,
-): Promise<FailoverRun[]> {
-  const runs: FailoverRun[] = [];
+): Promise<void> {
   for (let index = 0; index < repeats; index++) {
     const leader = await cluster.leader();
     const survivors = cluster.liveMembers().filter((member) => member !== leader);
     const firstWriteMs = await killAndTimeFirstWrite(cluster, leader, survivors);
     const newLeader = await cluster.leader();
+    onRun({ killedLeader: leader.name, newLeader: newLeader.name, firstWriteMs }, index);
     await cluster.start(leader);
     await cluster.leader();
-    const run = { killedLeader: leader.name, newLeader: newLeader.name, firstWriteMs };
-    runs.push(run);
-    onRun(run, index);
     await sleep(SETTLE_MS);
   }
-  return runs;
 }
 
 async function killAndTimeFirstWrite(

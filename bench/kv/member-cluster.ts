@@ -1,6 +1,7 @@
 // A local cluster of real processes, Synod (`synod start`) or etcd, on 127.0.0.1 with data in a
 // temp dir: start, find the leader (Maintenance.Status), SIGKILL and restart members, stop.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawEtcdClient } from '../../packages/server/src/e2e/grpc-client.js';
@@ -160,6 +161,11 @@ export class MemberCluster {
     }
   }
 
+  /** Deletes the members' data dirs (call after stop). */
+  removeData(): void {
+    for (const member of this.members) rmSync(member.dataDir, { recursive: true, force: true });
+  }
+
   private commandOf(member: ClusterMember): [string, string[]] {
     const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
     const common = ['--name', member.name, '--data-dir', member.dataDir];
@@ -168,7 +174,8 @@ export class MemberCluster {
         process.execPath,
         [SYNOD_BIN, 'start', ...common, '--listen-client-urls', member.clientUrl]
           .concat(['--listen-peer-urls', member.peerUrl, '--initial-cluster', initialCluster])
-          .concat(['--log-level', 'warn']),
+          // The admin HTTP server defaults to the client port + 2, which may be another member's.
+          .concat(['--listen-admin-urls', 'http://127.0.0.1:0', '--log-level', 'warn']),
       ];
     }
     return [

@@ -7,7 +7,7 @@ import { median } from '../core/compare.js';
 import type { BenchContext } from './context.js';
 import { summariseCpuProfile } from './cpu-profile.js';
 import { measureFailovers } from './failover.js';
-import { type PutLoad, type PutRun, runPutLoad } from './h2load-put.js';
+import { compactHistory, type PutLoad, type PutRun, runPutLoad } from './h2load-put.js';
 import {
   LATENCY_OPERATION_NAMES,
   LATENCY_OPERATIONS,
@@ -93,7 +93,10 @@ async function targetsOf(
   return { synod: await targetOf(clusters.synod), etcd: await targetOf(clusters.etcd) };
 }
 
-/** A warm-up run per system sizes the measured runs (about putRunSeconds each); then rounds alternate. */
+/**
+ * Warm-up runs per system size the measured runs (about putRunSeconds each), then rounds
+ * alternate which system goes first. Every run is followed by a compaction, outside the timing.
+ */
 async function comparePuts(
   context: BenchContext,
   name: string,
@@ -102,7 +105,6 @@ async function comparePuts(
 ): Promise<void> {
   const { plan } = context;
   const failures: string[] = [];
-  const requests: Record<System, number> = { synod: 0, etcd: 0 };
   const rates: Record<System, number[]> = { synod: [], etcd: [] };
   const measure = async (system: System, round: string, count: number): Promise<PutRun> => {
     const run = await runPutLoad(
@@ -112,26 +114,33 @@ async function comparePuts(
       count,
       load,
     );
+    await compactHistory(targets[system].verifyUrl);
     record(context, 'put', { figure: name, system, round, ...run });
-    if (!run.verified) failures.push(`${system}: ${run.failure}`);
+    if (!run.verified) failures.push(`${system} ${round}: ${run.failure}`);
     const check = run.verified ? 'verified' : `FAILED: ${run.failure}`;
+    const [termBefore, termAfter] = run.raftTerms;
+    const election =
+      termBefore !== termAfter && run.verified ? ` (leader election: term ${termBefore} → ${termAfter})` : '';
     context.progress(
       `${name} · ${system} ${round}: ${rounded(run.putsPerSecond)} puts/s, mean ${run.meanLatencyMs.toFixed(1)} ms, ` +
-        `${rounded(count)} puts ${check}`,
+        `${rounded(count)} puts ${check}${election}`,
     );
     return run;
   };
+  const sizingRate: Record<System, number> = { synod: 0, etcd: 0 };
   for (const system of SYSTEMS) {
-    const rate = await warmUp(plan.putWarmupRequests, (count, run) =>
+    sizingRate[system] = await warmUp(plan.putWarmupRequests, (count, run) =>
       measure(system, `warm-up ${run}`, count),
     );
-    requests[system] = requestsFor(rate, plan.putRunSeconds);
   }
   for (let round = 0; round < plan.putRounds; round++) {
     const order = round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
     for (const system of order) {
-      const run = await measure(system, `round ${round + 1}/${plan.putRounds}`, requests[system]);
+      const requests = requestsFor(sizingRate[system], plan.putRunSeconds);
+      const run = await measure(system, `round ${round + 1}/${plan.putRounds}`, requests);
       rates[system].push(run.putsPerSecond);
+      // The next run is sized by this one: a noisy warm-up must not make every round run long.
+      sizingRate[system] = run.putsPerSecond;
     }
   }
   addFigure(context, {
@@ -144,18 +153,22 @@ async function comparePuts(
   });
 }
 
-/** Runs warm-up loads until the rate settles; returns the last rate. */
+/**
+ * Runs warm-up loads until the rate settles; returns the lower of the last two rates, since a
+ * short run on a shared machine can overestimate by a lot (and the measured runs are sized by it).
+ */
 async function warmUp(
   firstRequests: number,
   measure: (requests: number, run: number) => Promise<PutRun>,
 ): Promise<number> {
   let rate = (await measure(firstRequests, 1)).putsPerSecond;
+  let previous = rate;
   for (let run = 2; run <= WARMUP_RUNS_MAX; run++) {
-    const previous = rate;
+    previous = rate;
     rate = (await measure(requestsFor(previous, WARMUP_RUN_SECONDS), run)).putsPerSecond;
     if (Math.abs(rate - previous) <= WARMUP_SETTLED_FRACTION * previous) break;
   }
-  return rate;
+  return Math.min(rate, previous);
 }
 
 /** About `seconds` of puts at `rate`, within sane bounds. */
@@ -208,31 +221,40 @@ export async function runLatencyPart(context: BenchContext, clusters: Clusters):
 export async function runFailoverPart(context: BenchContext, clusters: Clusters): Promise<void> {
   const repeats = context.plan.failoverRepeats;
   const times: Record<System, number[]> = { synod: [], etcd: [] };
+  const failures: string[] = [];
   for (const system of SYSTEMS) {
-    const runs = await measureFailovers(clusters[system], repeats, (run, index) => {
-      record(context, 'failover', { system, ...run });
-      context.progress(
-        `failover · ${system} ${index + 1}/${repeats}: killed leader ${run.killedLeader}, first write ` +
-          `${run.firstWriteMs.toFixed(0)} ms later (new leader ${run.newLeader}); ${run.killedLeader} restarted`,
-      );
-    });
-    times[system] = runs.map((run) => run.firstWriteMs);
+    try {
+      await measureFailovers(clusters[system], repeats, (run, index) => {
+        times[system].push(run.firstWriteMs);
+        record(context, 'failover', { system, ...run });
+        context.progress(
+          `failover · ${system} ${index + 1}/${repeats}: killed leader ${run.killedLeader}, first write ` +
+            `${run.firstWriteMs.toFixed(0)} ms later (new leader ${run.newLeader}); restarting ${run.killedLeader}`,
+        );
+      });
+    } catch (error) {
+      failures.push(`${system}: ${(error as Error).message}`);
+      context.progress(`failover · ${system} FAILED: ${(error as Error).message}`);
+    }
   }
-  const name = `failover 3 nodes: leader SIGKILL → first write`;
-  addFigure(context, {
-    part: 'failover',
-    name: `${name}, median of ${repeats}`,
-    unit: 'ms',
-    synod: median(times.synod),
-    etcd: median(times.etcd),
-  });
-  addFigure(context, {
-    part: 'failover',
-    name: `${name}, max of ${repeats}`,
-    unit: 'ms',
-    synod: Math.max(...times.synod),
-    etcd: Math.max(...times.etcd),
-  });
+  const failure = failures.length > 0 ? { failure: failures.join('; ') } : {};
+  const name = (statistic: string) =>
+    `failover 3 nodes: leader SIGKILL → first write, ${statistic} (${times.synod.length}/${times.etcd.length} runs)`;
+  const statistic = (values: number[], of: (values: number[]) => number) =>
+    values.length > 0 ? of(values) : undefined;
+  for (const [label, of] of [
+    ['median', median],
+    ['max', (values: number[]) => Math.max(...values)],
+  ] as const) {
+    addFigure(context, {
+      part: 'failover',
+      name: name(label),
+      unit: 'ms',
+      synod: statistic(times.synod, of),
+      etcd: statistic(times.etcd, of),
+      ...failure,
+    });
+  }
   const met = median(times.synod) < FAILOVER_GOAL_MS ? 'met' : 'not met';
   context.report(
     `failover goal < ${FAILOVER_GOAL_MS} ms: ${met}. Both use Raft's randomized election timeout in [T, 2T) ` +
@@ -259,9 +281,11 @@ export async function runProfilePart(context: BenchContext, size: number): Promi
     const leader = await cluster.leader();
     const load = PUT_LOADS[0]!;
     const url = leader.clientUrl;
-    const rate = await warmUp(context.plan.putWarmupRequests, (count) =>
-      runPutLoad(context.putBody, url, url, count, load),
-    );
+    const rate = await warmUp(context.plan.putWarmupRequests, async (count) => {
+      const run = await runPutLoad(context.putBody, url, url, count, load);
+      await compactHistory(url);
+      return run;
+    });
     const requests = requestsFor(rate, context.plan.profileRunSeconds);
     rmSync(await cutProfile(leader, profileOf(leader.name))); // start-up and warm-up: not wanted
     const run = await runPutLoad(context.putBody, url, url, requests, load);
@@ -284,6 +308,7 @@ export async function runProfilePart(context: BenchContext, size: number): Promi
     record(context, 'profile', { file: kept, leader: leader.name, run, summary });
   } finally {
     await cluster.stop();
+    cluster.removeData();
   }
 }
 
