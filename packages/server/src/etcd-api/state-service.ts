@@ -1,11 +1,10 @@
 // The replicated state behind the etcd API, independent of gRPC: commands go through the Raft log
 // (proposed here or forwarded to the leader) and are answered when this member applies them;
 // linearizable reads wait for a ReadIndex point, serializable reads are served locally.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { ConfChange, Entry, Snapshot } from '@synod/raft';
 import { decodeConfChange } from '@synod/raft';
 import type {
-  AuthRequester,
   ClusterApplied,
   ClusterCommand,
   ClusterState,
@@ -18,10 +17,10 @@ import type {
   RangeResponse,
 } from '@synod/state';
 import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
-import { Packr } from 'msgpackr';
 import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
 import { commandRequirement, currentRequester } from './auth-guard.js';
+import { decodeCommand, encodeCommand, type LoggedCommand } from './command-codec.js';
 
 export type StateResult<T> =
   | { readonly ok: true; readonly value: T; readonly revision: number }
@@ -30,37 +29,10 @@ export type StateResult<T> =
 /** @deprecated name kept for the KV handlers: a StateResult. */
 export type KvResult<T> = StateResult<T>;
 
-/** A command as stored in a log entry: who proposed it (to answer the client) and what it does. */
-interface LoggedCommand {
-  readonly origin: string;
-  readonly sequence: number;
-  readonly command: ClusterCommand;
-  /** Who asked, when auth was on at the edge: the requirement is checked again on apply. */
-  readonly requester?: AuthRequester;
-}
-
 /** What a membership conf change carries in its context: who asked, and the member's details. */
 interface LoggedMemberChange extends MemberChangeContext {
   readonly origin: string;
   readonly sequence: number;
-}
-
-const commandCodec = new Packr({ useRecords: false, int64AsType: 'bigint', mapsAsObjects: true });
-
-export function encodeCommand(command: LoggedCommand): Uint8Array {
-  return commandCodec.pack(command);
-}
-
-export function decodeCommand(data: Uint8Array): LoggedCommand {
-  const logged = commandCodec.unpack(data) as LoggedCommand;
-  if (
-    typeof logged?.origin !== 'string' ||
-    typeof logged.sequence !== 'number' ||
-    typeof logged.command?.kind !== 'string'
-  ) {
-    throw new Error('log entry does not hold a cluster command');
-  }
-  return logged;
 }
 
 /** How often a request waiting for an election checks for a leader. */
@@ -103,7 +75,7 @@ export class StateService implements StateMachine {
 
   constructor(options: StateServiceOptions) {
     this.options = options;
-    this.origin = `${options.nodeId}/${randomUUID()}`;
+    this.origin = `${options.nodeId}/${randomBytes(8).toString('hex')}`;
     this.current = options.createState(undefined);
   }
 
