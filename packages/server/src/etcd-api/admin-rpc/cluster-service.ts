@@ -85,5 +85,3 @@ function validPeerUrl(url: string): boolean {
   const host = authority.slice(authority.lastIndexOf('@') + 1);
   return host.startsWith('[') ? /^\[[^\]]*\]:[^:]*$/.test(host) : /^[^:[\]]*:[^:]*$/.test(host);
 }
-
-export type { AdminResult };
