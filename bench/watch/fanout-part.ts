@@ -1,0 +1,112 @@
+// Part 1, watch fan-out: for each system, a fresh 3-member cluster; for each writer rate, one
+// fan-out run (watchers on one prefix, a writer to the leader). Figures per rate: put-to-delivery
+// p50 and p99, delivered events/s, and the members' CPU; each run is checked for exactly-once,
+// in-order delivery to every watcher.
+import type { System } from '../kv/member-cluster.js';
+import { addFigure, record, type WatchBenchContext, withCluster } from './context.js';
+import type { Figure } from './figures.js';
+import { CLIENT_SATURATED_ELU, type FanoutRun, runFanout } from './watch-fanout.js';
+
+/** The writer is "not keeping its rate" below this fraction of it. */
+const WRITER_RATE_FRACTION_MIN = 0.95;
+const BYTES_PER_MIB = 1024 * 1024;
+
+export async function runFanoutPart(context: WatchBenchContext): Promise<void> {
+  const plan = context.options.plan.fanout;
+  const runs: Record<System, Map<number, FanoutRun>> = { synod: new Map(), etcd: new Map() };
+  const failures: Record<System, Map<number, string>> = { synod: new Map(), etcd: new Map() };
+  for (const system of context.options.systems) {
+    await withCluster(context, 'fanout', system, async (cluster) => {
+      for (const rate of plan.putsPerSecond) {
+        try {
+          const run = await runFanout(
+            { cluster, prefix: `/bench/watch/${rate}/` },
+            plan,
+            rate,
+            context.progress,
+          );
+          runs[system].set(rate, run);
+          record(context, 'fanout', { system, ...run });
+          context.progress(describeRun(system, run));
+          if (!run.exactlyOnceInOrder) failures[system].set(rate, checkFailure(run));
+        } catch (error) {
+          failures[system].set(rate, (error as Error).message);
+          context.failures.push(`fanout ${system} ${rate} puts/s: ${(error as Error).message}`);
+          context.progress(`fanout ${system} ${rate} puts/s FAILED: ${(error as Error).message}`);
+        }
+      }
+    });
+  }
+  for (const rate of plan.putsPerSecond) addRateFigures(context, rate, runs, failures);
+}
+
+function addRateFigures(
+  context: WatchBenchContext,
+  rate: number,
+  runs: Record<System, Map<number, FanoutRun>>,
+  failures: Record<System, Map<number, string>>,
+): void {
+  const plan = context.options.plan.fanout;
+  const synod = runs.synod.get(rate);
+  const etcd = runs.etcd.get(rate);
+  const failed = (['synod', 'etcd'] as const)
+    .filter((system) => failures[system].has(rate))
+    .map((system) => `${system}: ${failures[system].get(rate)}`);
+  const base = `${rate} puts/s × ${plan.watchers.toLocaleString('en-US')} watchers`;
+  const figure = (
+    name: string,
+    unit: Figure['unit'],
+    better: Figure['better'],
+    pick: (run: FanoutRun) => number,
+  ) =>
+    addFigure(context, {
+      part: 'fanout',
+      name: `${base}: ${name}`,
+      unit,
+      better,
+      synod: synod && pick(synod),
+      etcd: etcd && pick(etcd),
+      ...(failed.length > 0 ? { failure: failed.join('; ') } : {}),
+    });
+  figure('put→delivery p50', 'ms', 'lower', (run) => run.latencyP50Ms);
+  figure('put→delivery p99', 'ms', 'lower', (run) => run.latencyP99Ms);
+  figure('delivered events/s', 'events/s', 'higher', (run) => run.deliveredPerSecond);
+  figure('CPU of all 3 members', '% of a core', 'lower', (run) =>
+    Object.values(run.memberUsage).reduce((total, usage) => total + usage.cpuPercent, 0),
+  );
+}
+
+function checkFailure(run: FanoutRun): string {
+  const problems = [
+    `${run.watchersComplete}/${run.watchers} watchers got all ${run.expectedPerWatcher} events`,
+    run.orderViolations > 0 ? `${run.orderViolations} events out of order or repeated` : '',
+    run.foreignEvents > 0 ? `${run.foreignEvents} unexpected events` : '',
+    run.canceledWatches > 0 ? `${run.canceledWatches} watches canceled by the server` : '',
+    ...run.failures.slice(0, 3),
+  ];
+  return problems.filter((problem) => problem !== '').join('; ');
+}
+
+/** The progress line after a run: the check, and whatever may have limited the figures. */
+function describeRun(system: System, run: FanoutRun): string {
+  const elu = run.client.threadElu.map((value) => value.toFixed(2)).join('/');
+  const limits: string[] = [];
+  if (run.writer.sendRate < WRITER_RATE_FRACTION_MIN * run.putsPerSecond)
+    limits.push(`the writer managed only ${run.writer.sendRate.toFixed(0)} puts/s`);
+  if (run.client.threadElu.some((value) => value > CLIENT_SATURATED_ELU))
+    limits.push('a watcher thread was saturated (latencies include client queueing)');
+  const usage = Object.entries(run.memberUsage)
+    .map(
+      ([name, member]) =>
+        `${name} ${member.cpuPercent.toFixed(0)}% ${(member.rssBytesMax / BYTES_PER_MIB).toFixed(0)} MiB`,
+    )
+    .join(', ');
+  return (
+    `fanout ${system} ${run.putsPerSecond} puts/s: ${run.exactlyOnceInOrder ? 'every watcher got every event once, in order' : `CHECK FAILED (${checkFailure(run)})`}; ` +
+    `${run.delivered.toLocaleString('en-US')} events, ${Math.round(run.deliveredPerSecond).toLocaleString('en-US')}/s, ` +
+    `p50 ${run.latencyP50Ms.toFixed(1)} ms p99 ${run.latencyP99Ms.toFixed(1)} ms max ${run.latencyMaxMs.toFixed(0)} ms; ` +
+    `puts p50 ${run.writer.putLatencyP50Ms.toFixed(1)} ms, drain ${run.drainMs.toFixed(0)} ms; leader ${run.leader}; ` +
+    `members ${usage}; client CPU ${run.client.cpuPercent.toFixed(0)}%, thread ELU ${elu}` +
+    (limits.length > 0 ? `; LIMITED BY: ${limits.join(', ')}` : '')
+  );
+}

@@ -1,0 +1,36 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { readUsage, summarise } from './proc-usage.js';
+
+test('the bench reads its own process: CPU seconds grow with work, RSS is plausible', () => {
+  const before = readUsage(process.pid);
+  assert.ok(before, 'this test needs Linux /proc');
+  // Spin until the kernel has charged 100 ms of CPU to us (however busy the machine is).
+  const start = process.cpuUsage();
+  while (sumMicros(process.cpuUsage(start)) < 100_000);
+  const after = readUsage(process.pid)!;
+  // /proc counts in 10 ms ticks: allow two ticks of rounding.
+  assert.ok(after.cpuSeconds - before.cpuSeconds >= 0.08, `${after.cpuSeconds - before.cpuSeconds} s`);
+  assert.ok(after.rssBytes > 10 * 1024 * 1024 && after.rssBytes < 16 * 1024 ** 3);
+});
+
+function sumMicros(usage: NodeJS.CpuUsage): number {
+  return usage.user + usage.system;
+}
+
+test('a process that is gone reads as undefined', () => {
+  assert.equal(readUsage(2 ** 30), undefined);
+});
+
+test('CPU is the whole window’s average; the max is the busiest interval', () => {
+  const summary = summarise([
+    { atMs: 0, cpuSeconds: 10, rssBytes: 100 },
+    { atMs: 1000, cpuSeconds: 10.5, rssBytes: 300 },
+    { atMs: 2000, cpuSeconds: 12, rssBytes: 200 },
+  ])!;
+  assert.equal(summary.cpuPercent, 100);
+  assert.equal(summary.cpuPercentMax, 150);
+  assert.equal(summary.rssBytesMax, 300);
+  assert.equal(summary.rssBytesLast, 200);
+  assert.equal(summarise([{ atMs: 0, cpuSeconds: 1, rssBytes: 1 }]), undefined);
+});
