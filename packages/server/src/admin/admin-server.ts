@@ -346,7 +346,9 @@ export class AdminServer {
     }
     this.options.logger.warn(
       { blockedPeers: result.blockedPeers },
-      'dev fault controls: peer traffic blocked',
+      result.blockedPeers.length > 0
+        ? 'dev fault controls: traffic to and from these peers is dropped'
+        : 'dev fault controls: healed',
     );
     sendJson(response, 200, { blockedPeers: result.blockedPeers }, CORS);
   }

@@ -2,13 +2,21 @@
 // per-request server span, continued from the client's `traceparent` metadata. Per call it costs one
 // map lookup, a few array increments and, without a tracing SDK, one no-op span.
 import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
-import { type Context, context as contextApi, type Span, type Tracer, trace } from '@opentelemetry/api';
+import {
+  type Context,
+  context as contextApi,
+  ROOT_CONTEXT,
+  type Span,
+  type Tracer,
+} from '@opentelemetry/api';
 import type { GrpcCallObservation, GrpcCallObserver } from '../grpc/server.js';
 import type { GrpcStatusCode } from '../grpc/status.js';
 import { GrpcMetrics, type MethodCells } from './metrics.js';
 import {
   endRequestSpan,
   type RequestSpan,
+  type RequestSpanTemplate,
+  requestSpanTemplate,
   startRequestSpan,
   synodTracer,
   TRACEPARENT_HEADER,
@@ -28,8 +36,8 @@ export interface GrpcObserverOptions {
 export class GrpcObserver implements GrpcCallObserver {
   private readonly metrics: GrpcMetrics;
   private readonly tracer: Tracer;
-  /** Cells per method path, so a call does not rebuild its label name. */
-  private readonly cellsByPath = new Map<string, MethodCells>();
+  /** Per method path, so a call rebuilds neither its label nor its span name and attributes. */
+  private readonly routes = new Map<string, ObservedMethod>();
 
   constructor(options: GrpcObserverOptions) {
     this.metrics = options.metrics;
@@ -38,20 +46,26 @@ export class GrpcObserver implements GrpcCallObserver {
   }
 
   callStarted(method: string, headers: IncomingHttpHeaders): GrpcCallObservation {
-    let cells = this.cellsByPath.get(method);
-    if (cells === undefined) {
-      cells = this.metrics.forMethod(method.startsWith('/') ? method.slice(1) : method);
-      this.cellsByPath.set(method, cells);
+    let route = this.routes.get(method);
+    if (route === undefined) {
+      const span = requestSpanTemplate(method);
+      route = { cells: this.metrics.forMethod(span.name), span };
+      this.routes.set(method, route);
     }
     const traceparent = headers[TRACEPARENT_HEADER];
     const request = startRequestSpan(
       this.tracer,
-      method,
+      route.span,
       typeof traceparent === 'string' ? traceparent : undefined,
     );
     this.metrics.inflight++;
-    return new CallObservation(this.metrics, cells, request);
+    return new CallObservation(this.metrics, route.cells, request);
   }
+}
+
+interface ObservedMethod {
+  readonly cells: MethodCells;
+  readonly span: RequestSpanTemplate;
 }
 
 class CallObservation implements GrpcCallObservation {
@@ -68,7 +82,7 @@ class CallObservation implements GrpcCallObservation {
     this.cells = cells;
     this.span = request.span;
     this.context = request.context;
-    this.carriesContext = this.span.isRecording() || trace.isSpanContextValid(this.span.spanContext());
+    this.carriesContext = this.context !== ROOT_CONTEXT;
   }
 
   run(stream: ServerHttp2Stream, start: () => void): void {

@@ -11,6 +11,7 @@ import {
   type Span,
   type SpanContext,
   SpanKind,
+  type SpanOptions,
   SpanStatusCode,
   type Tracer,
   type TracerProvider,
@@ -39,8 +40,10 @@ export function synodTracer(provider?: TracerProvider): Tracer {
 
 /** `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`. */
 const TRACEPARENT_V00_LENGTH = 55;
-const HEX_LOWER = /^[0-9a-f]+$/;
-const ALL_ZERO = /^0+$/;
+/** version-traceid-parentid-flags, then (for versions after 00 only) `-` and anything. */
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(?:-.*)?$/s;
+const ZERO_TRACE_ID = '0'.repeat(32);
+const ZERO_SPAN_ID = '0'.repeat(16);
 
 /**
  * Parses a W3C `traceparent` header (Trace Context Level 1, §3.2) into a remote span context, or
@@ -53,18 +56,11 @@ const ALL_ZERO = /^0+$/;
  * // { traceId: '4bf9…4736', spanId: '00f0…02b7', traceFlags: 1, isRemote: true }
  */
 export function parseTraceparent(header: string): SpanContext | undefined {
-  if (header.length < TRACEPARENT_V00_LENGTH) return undefined;
-  const version = header.slice(0, 2);
-  if (!HEX_LOWER.test(version) || version === 'ff') return undefined;
-  if (version === '00' && header.length !== TRACEPARENT_V00_LENGTH) return undefined;
-  if (header.length > TRACEPARENT_V00_LENGTH && header[TRACEPARENT_V00_LENGTH] !== '-') return undefined;
-  if (header[2] !== '-' || header[35] !== '-' || header[52] !== '-') return undefined;
-  const traceId = header.slice(3, 35);
-  const spanId = header.slice(36, 52);
-  const flags = header.slice(53, 55);
-  if (!HEX_LOWER.test(traceId) || ALL_ZERO.test(traceId)) return undefined;
-  if (!HEX_LOWER.test(spanId) || ALL_ZERO.test(spanId)) return undefined;
-  if (!HEX_LOWER.test(flags)) return undefined;
+  const match = TRACEPARENT.exec(header);
+  if (match === null) return undefined;
+  const [, version, traceId, spanId, flags] = match as unknown as [string, string, string, string, string];
+  if (version === 'ff' || (version === '00' && header.length !== TRACEPARENT_V00_LENGTH)) return undefined;
+  if (traceId === ZERO_TRACE_ID || spanId === ZERO_SPAN_ID) return undefined;
   return { traceId, spanId, traceFlags: Number.parseInt(flags, 16), isRemote: true };
 }
 
@@ -79,10 +75,31 @@ export function formatTraceparent(spanContext: SpanContext): string {
 /** gRPC codes that make a server span an error (OpenTelemetry RPC semantic conventions). */
 const SERVER_ERROR_CODES: ReadonlySet<number> = new Set([2, 4, 12, 13, 14, 15]);
 
-/** A started request span and the context to run the handler in (it holds the span). */
+/**
+ * A started request span and the context to run the handler in: it holds the span, or is
+ * ROOT_CONTEXT when there is nothing to carry (no SDK recording and no caller's trace).
+ */
 export interface RequestSpan {
   readonly span: Span;
   readonly context: Context;
+}
+
+/** The name and options of one method's request spans, computed once per method. */
+export interface RequestSpanTemplate {
+  readonly name: string;
+  readonly options: SpanOptions;
+}
+
+/** The span name (`etcdserverpb.KV/Put`) and RPC attributes for calls of `method` (its path). */
+export function requestSpanTemplate(method: string): RequestSpanTemplate {
+  const name = method.startsWith('/') ? method.slice(1) : method;
+  const slash = name.indexOf('/');
+  const attributes = Object.freeze({
+    'rpc.system': 'grpc',
+    'rpc.service': slash < 0 ? name : name.slice(0, slash),
+    'rpc.method': slash < 0 ? '' : name.slice(slash + 1),
+  });
+  return { name, options: Object.freeze({ kind: SpanKind.SERVER, attributes }) };
 }
 
 /**
@@ -97,32 +114,25 @@ export interface RequestSpan {
  */
 export function startRequestSpan(
   tracer: Tracer,
-  method: string,
+  method: string | RequestSpanTemplate,
   traceparent: string | undefined,
 ): RequestSpan {
+  const template = typeof method === 'string' ? requestSpanTemplate(method) : method;
   const remote = traceparent === undefined ? undefined : parseTraceparent(traceparent);
   const parent = remote === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, remote);
-  const name = method.startsWith('/') ? method.slice(1) : method;
-  const slash = name.indexOf('/');
-  const span = tracer.startSpan(
-    name,
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        'rpc.system': 'grpc',
-        'rpc.service': slash < 0 ? name : name.slice(0, slash),
-        'rpc.method': slash < 0 ? '' : name.slice(slash + 1),
-      },
-    },
-    parent,
-  );
+  const span = tracer.startSpan(template.name, template.options, parent);
+  // Without an SDK the span is a no-op standing for its parent's context (none, or the caller's):
+  // the parent context already says everything a child would need.
+  if (!span.isRecording()) return { span, context: parent };
   return { span, context: trace.setSpan(parent, span) };
 }
 
 /** Ends a request span with the call's gRPC status code. */
 export function endRequestSpan(span: Span, grpcCode: number): void {
-  span.setAttribute('rpc.grpc.status_code', grpcCode);
-  if (SERVER_ERROR_CODES.has(grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR });
+  if (span.isRecording()) {
+    span.setAttribute('rpc.grpc.status_code', grpcCode);
+    if (SERVER_ERROR_CODES.has(grpcCode)) span.setStatus({ code: SpanStatusCode.ERROR });
+  }
   span.end();
 }
 
