@@ -45,9 +45,12 @@ test('a recursive function counts its time once in total time', () => {
   assert.equal(encode.totalPercent, 50);
 });
 
-test("native code's time is listed as a function and grouped with its JS caller's file and package", () => {
+test("native code is named after its nearest workspace caller and grouped with its JS caller's file and package", () => {
   const summary = summariseCpuProfile(PROFILE, ROOT);
-  assert.equal(summary.topFunctions.find((cost) => cost.name === 'writeBuffer')?.location, '(native)');
+  assert.equal(
+    summary.topFunctions.find((cost) => cost.name === 'writeBuffer')?.location,
+    '(native) via encode packages/server/src/wire.ts:10',
+  );
   assert.equal(summary.byFile.find((cost) => cost.name === 'packages/server/src/wire.ts')?.selfMs, 4);
   assert.equal(summary.byPackage.find((cost) => cost.name === '@synod/server')?.selfMs, 6);
   assert.equal(summary.byPackage.find((cost) => cost.name === '(garbage collector)')?.selfMs, 2);

@@ -47,6 +47,7 @@ export function summariseCpuProfile(profile: Profiler.Profile, repoRoot: string)
     frames.set(node.id, frameOf(node.callFrame, repoRoot));
     for (const child of node.children ?? []) parents.set(child, node.id);
   }
+  attributeNativeFrames(frames, parents);
   const self = {
     fn: new Map<string, number>(),
     file: new Map<string, number>(),
@@ -112,6 +113,33 @@ export function summariseCpuProfile(profile: Profiler.Profile, repoRoot: string)
     byFile: rank(self.file, total.file, TOP_GROUPS, false),
     byPackage: rank(self.pkg, total.pkg, TOP_GROUPS, false),
   };
+}
+
+/**
+ * A native function (writeBuffer, fdatasync…) is named after the nearest workspace function
+ * that called it, so the table says whose socket writes or syncs these are.
+ */
+function attributeNativeFrames(frames: Map<number, Frame>, parents: ReadonlyMap<number, number>): void {
+  for (const [id, frame] of frames) {
+    if (!frame.native) continue;
+    let caller: Frame | undefined;
+    for (
+      let at = parents.get(id);
+      at !== undefined && !caller?.file.startsWith('packages/');
+      at = parents.get(at)
+    ) {
+      const candidate = frames.get(at)!;
+      if (
+        !candidate.native &&
+        candidate.location !== '' &&
+        (!caller || candidate.file.startsWith('packages/'))
+      )
+        caller = candidate;
+    }
+    if (!caller) continue;
+    const location = `(native) via ${caller.functionName} ${caller.location}`;
+    frames.set(id, { ...frame, functionKey: `${frame.functionName} ${location}`, location });
+  }
 }
 
 function add(costs: Map<string, number>, key: string, ms: number): void {
