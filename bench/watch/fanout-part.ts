@@ -92,7 +92,9 @@ function describeRun(system: System, run: FanoutRun): string {
   const elu = run.client.threadElu.map((value) => value.toFixed(2)).join('/');
   const limits: string[] = [];
   if (run.writer.sendRate < WRITER_RATE_FRACTION_MIN * run.putsPerSecond)
-    limits.push(`the writer managed only ${run.writer.sendRate.toFixed(0)} puts/s`);
+    limits.push(
+      `puts answered too slowly for the rate (in-flight bound reached ${run.writer.inFlightStalls} times): the writer reached ${run.writer.sendRate.toFixed(0)} puts/s`,
+    );
   if (run.client.threadElu.some((value) => value > CLIENT_SATURATED_ELU))
     limits.push('a watcher thread was saturated (latencies include client queueing)');
   const usage = Object.entries(run.memberUsage)

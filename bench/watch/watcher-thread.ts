@@ -15,6 +15,7 @@ import type {
 import { type BidiStream, connectSession, describeEnd, openBidiStream } from './grpc-stream.js';
 import { LatencyHistogram } from './latency-histogram.js';
 import { sentAtMsOf } from './stamped-value.js';
+import { WatchLedger } from './watch-ledger.js';
 import { EVENT_TYPE, scanWatchResponse } from './watch-response-scan.js';
 
 const PROGRESS_INTERVAL_MS = 1_000;
@@ -33,30 +34,24 @@ class WatcherThread {
   private readonly setup: WatcherThreadSetup;
   private readonly post: (message: FromWatcherThread) => void;
   private readonly watchers: number;
-  /** Per watcher (slot): the last mod_revision seen and the events received. */
-  private readonly lastRevision: Float64Array;
-  private readonly events: Float64Array;
+  /** Per watcher (slot): events counted and checked for order. */
+  private readonly ledger: WatchLedger;
   private readonly streams: StreamState[] = [];
   private readonly sessions: http2.ClientHttp2Session[] = [];
   private readonly histograms = new Map<string, LatencyHistogram>();
   private readonly streamFailures: string[] = [];
   private created = 0;
-  private delivered = 0;
-  private orderViolations = 0;
   private foreignEvents = 0;
   private canceledWatches = 0;
   private firstArrivalMs = 0;
   private lastArrivalMs = 0;
-  private expected: number | undefined;
-  private complete = 0;
   private finishing = false;
 
   constructor(setup: WatcherThreadSetup, post: (message: FromWatcherThread) => void) {
     this.setup = setup;
     this.post = post;
     this.watchers = setup.connections.length * setup.streamsPerConnection * setup.watchesPerStream;
-    this.lastRevision = new Float64Array(this.watchers);
-    this.events = new Float64Array(this.watchers);
+    this.ledger = new WatchLedger(this.watchers);
   }
 
   start(): void {
@@ -138,23 +133,13 @@ class WatcherThread {
         continue;
       }
       state.histogram.record((arrivedAtMs - sentAtMs) * 1000);
-      if (event.modRevision <= this.lastRevision[slot]!) this.orderViolations++;
-      else this.lastRevision[slot] = event.modRevision;
-      this.delivered++;
-      if (++this.events[slot]! === this.expected) this.watcherCompleted();
+      if (this.ledger.record(slot, event.modRevision)) this.post({ kind: 'complete' });
     }
-  }
-
-  private watcherCompleted(): void {
-    if (++this.complete === this.watchers) this.post({ kind: 'complete' });
   }
 
   onCommand(command: ToWatcherThread): void {
     if (command.kind === 'expect') {
-      this.expected = command.events;
-      this.complete = 0;
-      for (const count of this.events) if (count === command.events) this.complete++;
-      if (this.complete === this.watchers) this.post({ kind: 'complete' });
+      if (this.ledger.expect(command.events)) this.post({ kind: 'complete' });
     } else {
       this.finishing = true;
       this.post({ kind: 'summary', summary: this.summary() });
@@ -164,25 +149,18 @@ class WatcherThread {
   }
 
   private progress(): { delivered: number; eventsPerWatcherMin: number } {
-    let eventsPerWatcherMin = Number.POSITIVE_INFINITY;
-    for (const count of this.events) eventsPerWatcherMin = Math.min(eventsPerWatcherMin, count);
-    return { delivered: this.delivered, eventsPerWatcherMin };
+    return { delivered: this.ledger.delivered, eventsPerWatcherMin: this.ledger.eventsPerWatcherMin };
   }
 
   private summary(): WatcherThreadSummary {
-    let eventsPerWatcherMax = 0;
-    let watchersComplete = 0;
-    for (const count of this.events) {
-      eventsPerWatcherMax = Math.max(eventsPerWatcherMax, count);
-      if (count === this.expected) watchersComplete++;
-    }
+    const { ledger } = this;
     return {
       watchers: this.watchers,
-      delivered: this.delivered,
-      watchersComplete,
-      eventsPerWatcherMin: this.progress().eventsPerWatcherMin,
-      eventsPerWatcherMax,
-      orderViolations: this.orderViolations,
+      delivered: ledger.delivered,
+      watchersComplete: ledger.complete,
+      eventsPerWatcherMin: ledger.eventsPerWatcherMin,
+      eventsPerWatcherMax: ledger.eventsPerWatcherMax,
+      orderViolations: ledger.orderViolations,
       foreignEvents: this.foreignEvents,
       canceledWatches: this.canceledWatches,
       latencyByMember: Object.fromEntries(
