@@ -6,6 +6,8 @@ import type { Figure } from './report.js';
 export interface BenchContext {
   readonly options: BenchOptions;
   readonly plan: BenchPlan;
+  /** As configured for this run (Synod's may come from --synod-env SYNOD_ELECTION_TIMEOUT). */
+  readonly electionTimeoutMs: { readonly synod: number; readonly etcd: number };
   readonly rootDir: string;
   readonly resultsDir: string;
   readonly stamp: string;

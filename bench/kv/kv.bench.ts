@@ -99,11 +99,14 @@ function machineInfo() {
 }
 
 function configInfo(options: BenchOptions) {
-  const synodElection = Number(
-    options.synodEnv.SYNOD_ELECTION_TIMEOUT ?? SERVER_FLAGS['election-timeout']!.defaultValue,
-  );
+  const synodDefault = Number(SERVER_FLAGS['election-timeout']!.defaultValue);
+  const synodGiven = options.synodEnv.SYNOD_ELECTION_TIMEOUT;
   return {
-    electionTimeoutMs: { synod: synodElection, etcd: ETCD_ELECTION_TIMEOUT_MS },
+    electionTimeoutMs: {
+      synod: synodGiven === undefined ? synodDefault : Number(synodGiven),
+      etcd: ETCD_ELECTION_TIMEOUT_MS,
+    },
+    synodElectionTimeoutIsDefault: synodGiven === undefined,
     valueBytes: VALUE_BYTES,
     failoverWriter: { intervalMs: WRITE_INTERVAL_MS, deadlineMs: WRITE_DEADLINE_MS },
     synodEnv: options.synodEnv,
@@ -183,7 +186,8 @@ function printHeader(context: BenchContext, machine: ReturnType<typeof machineIn
   context.report(
     `plan: ${context.options.quick ? 'quick' : 'full'}; parts ${context.options.parts.join(', ')}; ` +
       `cluster sizes ${context.options.clusterSizes.join(', ')}; election timeout synod ` +
-      `${config.electionTimeoutMs.synod} ms, etcd ${config.electionTimeoutMs.etcd} ms (both defaults)` +
+      `${config.electionTimeoutMs.synod} ms${config.synodElectionTimeoutIsDefault ? ' (default)' : ''}, ` +
+      `etcd ${config.electionTimeoutMs.etcd} ms (default)` +
       (Object.keys(context.options.synodEnv).length > 0
         ? `; synod env ${JSON.stringify(context.options.synodEnv)}`
         : ''),
@@ -206,6 +210,7 @@ async function main(): Promise<void> {
   const context: BenchContext = {
     options,
     plan: options.quick ? QUICK_PLAN : FULL_PLAN,
+    electionTimeoutMs: configInfo(options).electionTimeoutMs,
     rootDir,
     resultsDir: RESULTS_DIR,
     stamp: new Date().toISOString().replace(/[:.]/g, '-'),
