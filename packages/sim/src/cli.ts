@@ -2,6 +2,7 @@
 // progress on stderr, one JSON summary line on stdout.
 // `npm run sim -- --seed N [--trace] [--out FILE]`: replays one run; `--trace` prints a readable
 // trace, `--out` writes the run's SimTrace JSON (the replay view's format, see trace/README.md).
+// `--scenario lock` runs the lock scenario instead (lock/README.md): same seeds/seed/trace flags.
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,8 @@ import type { SimulationOptions, TraceEvent } from './cluster/run.js';
 import { runSimulation } from './cluster/run.js';
 import type { NemesisKind } from './engine/nemesis.js';
 import { allNemesisKinds } from './engine/nemesis.js';
+import { LOCK_CLIENTS_MAX, lockRunOptions, replayLockSeed, runManyLockSeeds } from './lock/lock-cli.js';
+import { allLockMutations } from './lock/lock-run.js';
 import { runSeedsInParallel } from './parallel.js';
 import type { TraceVerdict } from './trace/sim-trace.js';
 import { traceSimulation } from './trace/traced-run.js';
@@ -18,7 +21,10 @@ import { traceSimulation } from './trace/traced-run.js';
 const USAGE = `Usage:
   npm run sim -- --seeds N [--first-seed S] [--nodes 5] [--nemesis all|none|kind,kind] [--workers W]
   npm run sim -- --seed N [--trace] [--out trace.json]
+  npm run sim -- --scenario lock --seeds N | --seed N [--trace] [--nodes 5] [--clients 4]
 Options:
+  --scenario NAME    kv (default: a linearizable register) or lock (leases, locks, fencing tokens)
+  --clients N        lock clients (lock scenario; default 4)
   --trace            print the run as readable lines
   --out FILE         write the run's SimTrace JSON (what the dashboard's replay view loads)
   --nodes N          cluster size (default 5)
@@ -28,7 +34,8 @@ Options:
   --reads MODE       read-index (default) or lease
   --mutation NAME    run a deliberately broken core (tests only): vote-without-log-check,
                      commit-previous-term-by-counting, truncate-without-conflict,
-                     read-index-without-quorum, commit-quorum-off-by-one
+                     read-index-without-quorum, commit-quorum-off-by-one; lock scenario also:
+                     ${allLockMutations.join(', ')}
   --workers W        parallel worker threads (default: available cores, at most 8)`;
 
 function main(): void {
@@ -44,6 +51,8 @@ function main(): void {
 function parseCommandLine() {
   return parseArgs({
     options: {
+      scenario: { type: 'string', default: 'kv' },
+      clients: { type: 'string', default: '4' },
       seeds: { type: 'string' },
       'first-seed': { type: 'string', default: '1' },
       seed: { type: 'string' },
@@ -66,6 +75,11 @@ function runFromValues(values: ReturnType<typeof parseCommandLine>['values']): v
     console.log(USAGE);
     return;
   }
+  if (values.scenario === 'lock') {
+    runLockScenario(values);
+    return;
+  }
+  if (values.scenario !== 'kv') fail(`unknown scenario "${values.scenario}"\n${USAGE}`);
   const base = simulationOptions(values);
   if (values.seed !== undefined) {
     replay(Number(values.seed), base, values.trace, values.out);
@@ -79,6 +93,38 @@ function runFromValues(values: ReturnType<typeof parseCommandLine>['values']): v
     1,
   );
   void runMany(base, firstSeed, seeds, workers);
+}
+
+function runLockScenario(values: ReturnType<typeof parseCommandLine>['values']): void {
+  const base = simulationOptions(values);
+  if (base.readMode === 'lease') fail('--reads lease: the lock scenario reads through ReadIndex only');
+  if (values.out !== undefined)
+    fail("--out writes the KV scenario's trace JSON; use --trace with --scenario lock");
+  const clients = integerFlag('clients', values.clients, 1);
+  if (clients > LOCK_CLIENTS_MAX) fail(`--clients must be at most ${LOCK_CLIENTS_MAX}`);
+  const options = lockRunOptions({
+    nodes: base.nodes ?? 5,
+    clients,
+    nemesis: base.nemesis ?? 'all',
+    mutationNames: values.mutation,
+    ...(base.intensity === undefined ? {} : { intensity: base.intensity }),
+    ...(base.durationMs === undefined ? {} : { durationMs: base.durationMs }),
+  });
+  if (values.seed !== undefined) {
+    const print = values.trace ? (event: TraceEvent) => console.log(formatTraceEvent(event)) : undefined;
+    if (!replayLockSeed(options, integerFlag('seed', values.seed, 0), print)) process.exitCode = 1;
+    return;
+  }
+  const seeds = integerFlag('seeds', values.seeds ?? '100', 1);
+  const firstSeed = integerFlag('first-seed', values['first-seed'], 0);
+  const workers = integerFlag(
+    'workers',
+    values.workers ?? String(Math.max(1, Math.min(availableParallelism(), 8))),
+    1,
+  );
+  void runManyLockSeeds(options, firstSeed, seeds, workers).then((passed) => {
+    if (!passed) process.exitCode = 1;
+  });
 }
 
 function simulationOptions(values: Record<string, string | boolean | string[] | undefined>): SimOptionsInput {

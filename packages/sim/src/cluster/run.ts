@@ -98,7 +98,7 @@ const MAX_PENDING_EVENTS = 100_000;
 /** A healthy 15 s run executes a few hundred thousand events; a livelock runs into this bound. */
 const MAX_EVENTS_PER_RUN = 2_000_000;
 /** Share of partitions re-aimed so the current leader ends up on the cut-off side. */
-const LEADER_TARGETED_PARTITION_PROBABILITY = 0.5;
+export const LEADER_TARGETED_PARTITION_PROBABILITY = 0.5;
 /** Longest single fault the nemesis plans (partition, crash, degraded network): liveness is judged after it. */
 const LONGEST_FAULT_MS = 4_000;
 /** Time a healed cluster gets to elect a leader and serve again before liveness is judged. */
@@ -268,7 +268,7 @@ function currentLeader(nodes: Map<string, SimNode>): string | undefined {
 }
 
 /** Swaps names so the node with the most blocked incoming links (the most cut off) is `leader`. */
-function retargetPartition(partition: Partition, leader: string): Partition {
+export function retargetPartition(partition: Partition, leader: string): Partition {
   const blockedIn = new Map<string, number>();
   for (const link of partition.blockedLinks) blockedIn.set(link.to, (blockedIn.get(link.to) ?? 0) + 1);
   let victim: string | undefined;
