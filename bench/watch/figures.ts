@@ -7,7 +7,7 @@ import { formatTable } from '../kv/report.js';
 import type { Part } from './options.js';
 
 export type Better = 'lower' | 'higher';
-export type Unit = 'ms' | 'events/s' | 'puts/s' | 'leases/s' | '% of a core' | 'MiB';
+export type Unit = 'ms' | 'events/s' | 'leases/s' | '% of a core' | 'MiB' | 'CPU s/M events';
 
 export interface Figure {
   readonly part: Part;
@@ -34,6 +34,7 @@ export function formatValue(value: number | undefined, unit: Unit): string {
     return `${value.toFixed(digits)}${unit === 'ms' ? ' ms' : '%'}`;
   }
   if (unit === 'MiB') return `${value.toFixed(0)} MiB`;
+  if (unit === 'CPU s/M events') return `${value.toFixed(2)} ${unit}`;
   return `${Math.round(value).toLocaleString('en-US')} ${unit}`;
 }
 

@@ -3,6 +3,7 @@
 // watcher must receive every put exactly once, in revision order, within the drain timeout.
 // Measured: put-to-delivery latency, delivered events/s, the members' CPU, the client threads' ELU.
 import { Worker } from 'node:worker_threads';
+import { RawEtcdClient } from '../../packages/server/src/e2e/grpc-client.js';
 import type { MemberCluster } from '../kv/member-cluster.js';
 import { monotonicMs } from './clock.js';
 import type {
@@ -21,6 +22,7 @@ const WATCHER_THREAD = new URL('./watcher-thread-entry.mjs', import.meta.url);
 /** Creating every watch (and connecting) must take less than this. */
 const CREATE_TIMEOUT_MS = 30_000;
 const SUMMARY_TIMEOUT_MS = 10_000;
+const STATUS_TIMEOUT_MS = 10_000;
 /** A progress line at most this often. */
 const PROGRESS_EVERY_MS = 2_000;
 /** Above this event-loop utilisation a client thread is the bottleneck (its latencies include queueing). */
@@ -30,7 +32,7 @@ export interface FanoutRun {
   readonly putsPerSecond: number;
   readonly watchers: number;
   readonly writer: WriterRun;
-  /** Events every watcher should have received (the acknowledged puts). */
+  /** Events every watcher should have received: the puts the store applied. */
   readonly expectedPerWatcher: number;
   readonly delivered: number;
   readonly watchersComplete: number;
@@ -45,6 +47,8 @@ export interface FanoutRun {
   readonly latencyByMember: Record<string, { p50Ms: number; p99Ms: number; events: number }>;
   /** Whether every watcher got every event once and in order before the drain timeout. */
   readonly exactlyOnceInOrder: boolean;
+  /** Member CPU-seconds (all members) per million events delivered. */
+  readonly memberCpuSecondsPerMillionEvents: number;
   readonly drainMs: number;
   readonly client: ClientLoad;
   readonly memberUsage: Record<string, UsageSummary>;
@@ -183,11 +187,17 @@ export async function runFanout(
     const clientCpuStart = process.cpuUsage();
     const clientStartMs = monotonicMs();
     sampler.start();
-    const { writer, drainMs } = await writeAndDrain(leader.clientUrl, target, plan, putsPerSecond, {
-      threads,
-      sampler,
-      progress: (message) => progress(`${label}: ${message}`),
-    });
+    const { writer, drainMs, appliedPuts } = await writeAndDrain(
+      leader.clientUrl,
+      target,
+      plan,
+      putsPerSecond,
+      {
+        threads,
+        sampler,
+        progress: (message) => progress(`${label}: ${message}`),
+      },
+    );
     const memberUsage = sampler.stop();
     const clientCpu = process.cpuUsage(clientCpuStart);
     const clientCpuPercent =
@@ -202,6 +212,7 @@ export async function runFanout(
       plan,
       writer,
       drainMs,
+      appliedPuts,
       summaries: summaries.map((message) => message.summary),
       client: { threadElu: clientThreadElu, cpuPercent: clientCpuPercent },
       memberUsage,
@@ -227,7 +238,7 @@ async function writeAndDrain(
   plan: FanoutPlan,
   putsPerSecond: number,
   client: RunningClient,
-): Promise<{ writer: WriterRun; drainMs: number }> {
+): Promise<{ writer: WriterRun; drainMs: number; appliedPuts: number }> {
   const { threads, sampler, progress } = client;
   const ticker = setInterval(() => {
     const { delivered, eventsPerWatcherMin } = threads.progress();
@@ -239,15 +250,30 @@ async function writeAndDrain(
     );
   }, PROGRESS_EVERY_MS);
   try {
+    const revisionBefore = await storeRevision(leaderUrl);
     const writer = await writeAtRate(leaderUrl, target.prefix, putsPerSecond, plan.writeSeconds);
-    threads.send({ kind: 'expect', events: writer.acknowledged });
+    // Only the writer writes to the cluster during a run: the revision counts the puts applied,
+    // including any whose answer timed out.
+    const appliedPuts = (await storeRevision(leaderUrl)) - revisionBefore;
+    threads.send({ kind: 'expect', events: appliedPuts });
     const drainStart = monotonicMs();
     const complete = await threads.all('complete', plan.drainTimeoutMs);
     const drainMs = monotonicMs() - drainStart;
     if (!complete) progress(`not every watcher had every event ${drainMs.toFixed(0)} ms after the last put`);
-    return { writer, drainMs };
+    return { writer, drainMs, appliedPuts };
   } finally {
     clearInterval(ticker);
+  }
+}
+
+async function storeRevision(url: string): Promise<number> {
+  const client = new RawEtcdClient(url);
+  try {
+    const status = await client.status(STATUS_TIMEOUT_MS);
+    if (status.header === undefined) throw new Error(`${url}: Status without a header`);
+    return status.header.revision;
+  } finally {
+    client.close();
   }
 }
 
@@ -255,6 +281,7 @@ interface FanoutParts {
   readonly plan: FanoutPlan;
   readonly writer: WriterRun;
   readonly drainMs: number;
+  readonly appliedPuts: number;
   readonly summaries: readonly WatcherThreadSummary[];
   readonly client: ClientLoad;
   readonly memberUsage: Record<string, UsageSummary>;
@@ -283,19 +310,27 @@ function fanoutResult(parts: FanoutParts): FanoutRun {
   const foreignEvents = sum((summary) => summary.foreignEvents);
   const canceledWatches = sum((summary) => summary.canceledWatches);
   const failures = [...parts.failures, ...summaries.flatMap((summary) => summary.streamFailures)];
+  const { appliedPuts } = parts;
   if (writer.failed > 0) failures.push(`${writer.failed} puts failed: ${writer.firstFailure}`);
+  else if (appliedPuts !== writer.acknowledged)
+    failures.push(
+      `the store applied ${appliedPuts} puts; the writer had ${writer.acknowledged} acknowledged`,
+    );
   const exactlyOnceInOrder =
     watchersComplete === plan.watchers &&
     orderViolations === 0 &&
     foreignEvents === 0 &&
     canceledWatches === 0 &&
-    writer.failed === 0 &&
-    delivered === plan.watchers * writer.acknowledged;
+    delivered === plan.watchers * appliedPuts;
+  if (!exactlyOnceInOrder)
+    failures.unshift(
+      checkFailure(plan, parts, { watchersComplete, orderViolations, foreignEvents, canceledWatches }),
+    );
   return {
     putsPerSecond: writer.putsPerSecond,
     watchers: plan.watchers,
     writer,
-    expectedPerWatcher: writer.acknowledged,
+    expectedPerWatcher: appliedPuts,
     delivered,
     watchersComplete,
     orderViolations,
@@ -316,10 +351,36 @@ function fanoutResult(parts: FanoutParts): FanoutRun {
       ]),
     ),
     exactlyOnceInOrder,
+    memberCpuSecondsPerMillionEvents: memberCpuSeconds(parts.memberUsage) / (delivered / 1e6),
     drainMs: parts.drainMs,
     client: parts.client,
     memberUsage: parts.memberUsage,
     leader: parts.leader,
     failures,
   };
+}
+
+function memberCpuSeconds(usage: Record<string, UsageSummary>): number {
+  return Object.values(usage).reduce(
+    (total, member) => total + (member.cpuPercent / 100) * member.seconds,
+    0,
+  );
+}
+
+interface CheckCounts {
+  readonly watchersComplete: number;
+  readonly orderViolations: number;
+  readonly foreignEvents: number;
+  readonly canceledWatches: number;
+}
+
+function checkFailure(plan: FanoutPlan, parts: FanoutParts, counts: CheckCounts): string {
+  return [
+    `${counts.watchersComplete}/${plan.watchers} watchers got exactly the ${parts.appliedPuts} events`,
+    counts.orderViolations > 0 ? `${counts.orderViolations} events out of order or repeated` : '',
+    counts.foreignEvents > 0 ? `${counts.foreignEvents} unexpected events` : '',
+    counts.canceledWatches > 0 ? `${counts.canceledWatches} watches canceled by the server` : '',
+  ]
+    .filter((problem) => problem !== '')
+    .join('; ');
 }
