@@ -43,13 +43,15 @@ export async function eventually(
   timeoutMs = 15_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError = '';
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
-      // not yet
+    } catch (error) {
+      lastError = (error as Error).message; // not yet
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError.slice(-300)})` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }

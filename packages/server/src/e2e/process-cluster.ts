@@ -95,7 +95,22 @@ export class ProcessCluster {
   }
 
   /** Starts (or restarts) a member and resolves once it logs that it serves clients. */
-  start(member: ProcessMember): Promise<void> {
+  /** A new member (not started) on free ports, to be added with MemberAdd and started with `existing`. */
+  async addMember(name: string): Promise<ProcessMember> {
+    const scheme = new URL(this.members[0]!.clientUrl).protocol.replace(':', '');
+    const member: ProcessMember = {
+      name,
+      clientUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+      peerUrl: `${scheme}://127.0.0.1:${await freePort()}`,
+      dataDir: join(this.rootDir, name),
+      process: undefined,
+      output: '',
+    };
+    this.members.push(member);
+    return member;
+  }
+
+  start(member: ProcessMember, memberFlags: readonly string[] = []): Promise<void> {
     const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
     const args = [
       SYNOD_BIN,
@@ -113,6 +128,7 @@ export class ProcessCluster {
       '--log-level',
       'warn',
       ...this.extraFlags,
+      ...memberFlags,
     ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     member.process = child;

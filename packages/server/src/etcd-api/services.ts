@@ -1,15 +1,18 @@
 // etcd v3 gRPC services, thin (STYLE §4): decode (done by the codecs), call the KV service,
 // add etcd's response header, map EtcdErrors to gRPC statuses with etcd's exact messages.
 import type { EtcdError, KvWriteRequest, KvWriteResponse, ResponseHeader } from '@synod/state';
-import { ETCD_ERRORS } from '@synod/state';
 import { unary } from '../grpc/methods.js';
 import type { GrpcServer } from '../grpc/server.js';
 import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import type { SynodServer } from '../node/synod-server.js';
+import { registerClusterService } from './admin-rpc/cluster-service.js';
+import { registerMaintenanceService } from './admin-rpc/maintenance-service.js';
+import { serverClusterBackend, serverMaintenanceBackend } from './admin-rpc/server-admin-backend.js';
 import { registerElectionService } from './concurrency/election-service.js';
 import { registerLockService } from './concurrency/lock-service.js';
 import { serverConcurrencyBackend } from './concurrency/server-backend.js';
 import { registerLeaseService } from './lease/lease-service.js';
+import { MemberAdmin } from './member-admin.js';
 import { ETCD_METHOD_CODECS } from './proto/messages.js';
 import type { StateResult } from './state-service.js';
 
@@ -85,34 +88,12 @@ export function registerEtcdServices(grpc: GrpcServer, server: SynodServer): voi
   });
   registerLockService(grpc, concurrency, header);
   registerElectionService(grpc, concurrency, header);
-  grpc.addService('etcdserverpb.Maintenance', {
-    Status: unary(codecs.Maintenance.Status, async () => {
-      const raft = server.driver.node.raft;
-      const walBytes = server.storage.stats.bytesWritten;
-      return {
-        header: header(server.state.revision),
-        version: SERVED_ETCD_VERSION,
-        dbSize: walBytes,
-        leader: server.memberIdOfRaftId(raft.lead),
-        raftIndex: raft.log.committed,
-        raftTerm: raft.term,
-        raftAppliedIndex: server.driver.appliedIndex,
-        errors: raft.lead === '' ? [ETCD_ERRORS.noLeader.message] : [],
-        dbSizeInUse: walBytes,
-        isLearner: false,
-      };
-    }),
+  registerMaintenanceService(grpc, serverMaintenanceBackend(server), header);
+  const memberAdmin = new MemberAdmin({
+    state: server.state,
+    driver: () => server.driver,
+    clusterToken: server.config.initialClusterToken,
+    selfId: server.self.id,
   });
-  grpc.addService('etcdserverpb.Cluster', {
-    MemberList: unary(codecs.Cluster.MemberList, async () => ({
-      header: header(server.state.revision),
-      members: server.state.state.members.list().map((member) => ({
-        id: member.id,
-        name: member.name,
-        peerURLs: member.peerUrls,
-        clientURLs: member.clientUrls,
-        isLearner: member.isLearner,
-      })),
-    })),
-  });
+  registerClusterService(grpc, serverClusterBackend(server, memberAdmin), header);
 }

@@ -56,7 +56,8 @@ interface MemberFile {
 export class SynodServer {
   readonly config: ServerConfig;
   readonly self: MemberInfo;
-  readonly clusterId: bigint;
+  /** 0 while a joining member has not met a peer yet. */
+  clusterId: bigint;
   /** The founding members from member.json (the live list is the replicated one: state.state.members). */
   readonly members: ReadonlyMap<string, MemberInfo>;
   readonly storage: RaftDiskStorage;
@@ -180,7 +181,11 @@ export class SynodServer {
     }
     this.transport = new PeerTransport({
       nodeId: this.self.raftId,
-      clusterId: this.clusterId.toString(16),
+      clusterId: this.clusterId === 0n ? UNKNOWN_CLUSTER_ID : this.clusterId.toString(16),
+      onClusterIdLearned: (clusterId) => {
+        this.clusterId = BigInt(`0x${clusterId}`);
+        saveLearnedClusterId(this.config.dataDir, clusterId);
+      },
       listen: { host: listen.host, port: listen.port },
       peers,
       onMessages: (_from, messages) => this.driver.receive(messages),
@@ -423,7 +428,11 @@ function loadOrCreateIdentity(config: ServerConfig): {
       peerUrls: member.peerUrls,
     }));
     const self = members.find((member) => member.name === config.name)!;
-    const clusterId = clusterIdOf(members.map((member) => BigInt(`0x${member.memberId}`))).toString(16);
+    // A member joining a running cluster learns its id from the first peer that greets it.
+    const clusterId =
+      config.initialClusterState === 'existing'
+        ? UNKNOWN_CLUSTER_ID
+        : clusterIdOf(members.map((member) => BigInt(`0x${member.memberId}`))).toString(16);
     file = { name: config.name, memberId: self.memberId, clusterId, members };
     writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
     renameSync(`${path}.tmp`, path);
@@ -440,7 +449,18 @@ function loadOrCreateIdentity(config: ServerConfig): {
       clientUrls,
     });
   }
-  return { self: members.get(file.name)!, clusterId: BigInt(`0x${file.clusterId}`), members };
+  const clusterId = file.clusterId === UNKNOWN_CLUSTER_ID ? 0n : BigInt(`0x${file.clusterId}`);
+  return { self: members.get(file.name)!, clusterId, members };
+}
+
+const UNKNOWN_CLUSTER_ID = '';
+
+/** Records the cluster id a joining member learned (member.json said it was unknown). */
+function saveLearnedClusterId(dataDir: string, clusterId: string): void {
+  const path = join(dataDir, 'member.json');
+  const file = JSON.parse(readFileSync(path, 'utf8')) as MemberFile;
+  writeFileSync(`${path}.tmp`, `${JSON.stringify({ ...file, clusterId }, null, 2)}\n`);
+  renameSync(`${path}.tmp`, path);
 }
 
 function initialMembersOf(members: ReadonlyMap<string, MemberInfo>): ClusterMember[] {

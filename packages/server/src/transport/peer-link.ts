@@ -28,6 +28,8 @@ import type {
 /** What every link of one transport shares. */
 export interface LinkContext {
   readonly self: Hello;
+  /** A member joining an existing cluster learns the cluster id from its first peer (see PeerTransport). */
+  adoptClusterId(clusterId: string): void;
   readonly limits: TransportLimits;
   readonly logger: TransportLogger;
   readonly connect: ConnectToPeer;
@@ -234,6 +236,7 @@ export class PeerLink {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return `peer speaks protocol version ${hello.protocolVersion}, this node speaks ${PROTOCOL_VERSION}`;
     }
+    if (self.clusterId === '') this.context.adoptClusterId(hello.clusterId);
     if (hello.clusterId !== self.clusterId) {
       return `peer belongs to cluster ${hello.clusterId}, this node to ${self.clusterId}; check --initial-cluster-token and the peer address`;
     }

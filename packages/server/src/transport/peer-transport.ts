@@ -26,7 +26,10 @@ import {
 export interface PeerTransportOptions {
   readonly nodeId: NodeId;
   /** Peers must present the same cluster id in their hello. */
+  /** '' for a member joining an existing cluster: it learns the id from its first peer. */
   readonly clusterId: string;
+  /** Called once when a joining member learned the cluster id (to persist it). */
+  readonly onClusterIdLearned?: (clusterId: string) => void;
   readonly listen: PeerAddress;
   /** Every other member (an entry for this node itself is ignored). */
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
@@ -68,7 +71,8 @@ type TransportState = 'new' | 'started' | 'stopped';
 export class PeerTransport {
   private readonly options: PeerTransportOptions;
   private readonly limits: TransportLimits;
-  private readonly self: Hello;
+  /** Mutable only in its cluster id, which a joining member learns from its first peer. */
+  private readonly self: { protocolVersion: number; nodeId: NodeId; clusterId: string };
   private readonly clock: Clock;
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Set<InboundConnection>();
@@ -88,6 +92,7 @@ export class PeerTransport {
     this.clock = options.clock ?? systemClock;
     this.linkContext = {
       self: this.self,
+      adoptClusterId: (clusterId: string) => this.adoptClusterId(clusterId),
       limits: this.limits,
       logger: options.logger,
       connect: options.connect ?? connectTcp,
@@ -242,10 +247,22 @@ export class PeerTransport {
     this.inbound.add(new InboundConnection(socket, remoteAddress, this.inboundContext));
   }
 
+  /**
+   * A member joining an existing cluster (started with an empty cluster id) takes the id of the
+   * first peer that greets it — a member that was told of it by MemberAdd — and keeps it.
+   */
+  private adoptClusterId(clusterId: string): void {
+    if (this.self.clusterId !== '' || clusterId === '') return;
+    this.self.clusterId = clusterId;
+    this.options.logger.info({ clusterId }, 'joined the cluster');
+    this.options.onClusterIdLearned?.(clusterId);
+  }
+
   private refusalOf(hello: Hello): string | undefined {
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       return `it speaks protocol version ${hello.protocolVersion}, this node speaks ${PROTOCOL_VERSION}`;
     }
+    if (this.self.clusterId === '') this.adoptClusterId(hello.clusterId);
     if (hello.clusterId !== this.self.clusterId) {
       return `it belongs to cluster ${hello.clusterId}, this node to ${this.self.clusterId}`;
     }
