@@ -11,6 +11,8 @@ export interface LoggedCommand {
   readonly command: ClusterCommand;
   /** Who asked, when auth was on at the edge: the requirement is checked again on apply. */
   readonly requester?: AuthRequester;
+  /** The proposer's trace context (observability/tracing.ts), so every member's apply joins the trace. */
+  readonly trace?: Uint8Array;
 }
 
 const FORMAT_MSGPACK = 0x00;
@@ -31,7 +33,7 @@ export class CommandDecodeError extends Error {
 }
 
 export function encodeCommand(logged: LoggedCommand): Uint8Array {
-  if (logged.command.kind === 'put' && logged.requester === undefined)
+  if (logged.command.kind === 'put' && logged.requester === undefined && logged.trace === undefined)
     return encodePut(logged.origin, logged.sequence, logged.command.request);
   const body = packr.pack(logged);
   const bytes = new Uint8Array(1 + body.byteLength);

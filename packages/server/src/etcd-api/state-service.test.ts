@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { context as contextApi, trace } from '@opentelemetry/api';
 import type { PutRequest, RangeRequest } from '@synod/state';
 import { ClusterState } from '@synod/state';
+import { AsyncLocalContextManager, MemoryTracerProvider } from '../observability/memory-tracer.fixture.js';
 import { startDriverCluster, waitFor } from '../raft-driver/driver.fixture.js';
 import { StateService } from './state-service.js';
 
@@ -127,6 +129,40 @@ describe('StateService over three Raft drivers', () => {
       assert.equal(service.revision, 1, 'nothing was proposed');
     } finally {
       cluster.stop();
+    }
+  });
+});
+
+describe('Raft spans of a traced write', () => {
+  test('propose and commit are children of the request span; every member applies under it', async () => {
+    const provider = new MemoryTracerProvider();
+    trace.setGlobalTracerProvider(provider);
+    contextApi.setGlobalContextManager(new AsyncLocalContextManager());
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].every((d) => d.node.raft.lead !== ''),
+        'a known leader',
+      );
+      const request = provider.getTracer('test').startSpan('client request');
+      const written = await contextApi.with(trace.setSpan(contextApi.active(), request), () =>
+        cluster.services.get('a')!.write({ kind: 'put', request: put('traced', 'yes') }),
+      );
+      request.end();
+      assert.ok(written.ok);
+      await waitFor(() => provider.named('raft.apply').length === 3, 'every member to apply');
+      const [propose] = provider.named('raft.propose');
+      const [commit] = provider.named('raft.commit');
+      assert.equal(propose?.parentSpanId, request.spanContext().spanId);
+      assert.equal(commit?.parentSpanId, request.spanContext().spanId);
+      for (const apply of provider.named('raft.apply')) {
+        assert.equal(apply.traceId, request.spanContext().traceId);
+        assert.equal(apply.parentSpanId, propose?.spanId, 'apply continues the trace carried in the log');
+      }
+    } finally {
+      cluster.stop();
+      trace.disable();
+      contextApi.disable();
     }
   });
 });

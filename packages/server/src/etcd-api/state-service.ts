@@ -21,6 +21,7 @@ import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
 import { commandRequirement, currentRequester } from './auth-guard.js';
 import { decodeCommand, encodeCommand, type LoggedCommand } from './command-codec.js';
+import { startApplySpan, startProposeSpans } from './raft-spans.js';
 
 export type StateResult<T> =
   | { readonly ok: true; readonly value: T; readonly revision: number }
@@ -61,6 +62,8 @@ export interface StateServiceOptions {
   readonly onEvents?: (events: readonly KvEvent[], revision: number) => void;
   /** Called for every applied command with its outcome, in log order (leases follow grants/revokes). */
   readonly onApplied?: (command: ClusterCommand, outcome: ClusterApplied | { error: EtcdError }) => void;
+  /** Called for every command this member proposes (metrics). */
+  readonly onPropose?: () => void;
   /** Called after a snapshot replaced the whole state (watchers must resynchronise). */
   readonly onRestore?: (state: ClusterState) => void;
 }
@@ -113,23 +116,34 @@ export class StateService implements StateMachine {
     if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
     const sequence = this.nextSequence++;
     const requester = currentRequester();
-    const data = encodeCommand(
-      requester
-        ? { origin: this.origin, sequence, command, requester }
-        : { origin: this.origin, sequence, command },
-    );
+    const spans = startProposeSpans();
+    const data = encodeCommand({
+      origin: this.origin,
+      sequence,
+      command,
+      ...(requester ? { requester } : {}),
+      ...(spans ? { trace: spans.carried } : {}),
+    });
     if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
+      spans?.fail('request too large');
       return { ok: false, error: ETCD_ERRORS.requestTooLarge };
     }
-    if (growsStore(command) && this.overQuota(data.byteLength))
+    if (growsStore(command) && this.overQuota(data.byteLength)) {
+      spans?.fail('no space');
       return { ok: false, error: ETCD_ERRORS.noSpace };
+    }
     try {
       this.options.driver().propose(data);
     } catch (error) {
+      spans?.fail('no leader');
       if (error instanceof NotLeaderError) return { ok: false, error: ETCD_ERRORS.noLeader };
       throw error;
     }
-    return this.awaitApply(sequence) as Promise<StateResult<ClusterApplied>>;
+    this.options.onPropose?.();
+    spans?.proposed();
+    const result = (await this.awaitApply(sequence)) as StateResult<ClusterApplied>;
+    spans?.committed(result.ok);
+    return result;
   }
 
   /**
@@ -235,7 +249,9 @@ export class StateService implements StateMachine {
       return;
     }
     const logged = decodeCommand(entry.data);
+    const applySpan = logged.trace ? startApplySpan(logged.trace) : undefined;
     const outcome = this.refusedByAuth(logged) ?? this.current.apply(logged.command, entry.index);
+    applySpan?.end();
     this.options.onApplied?.(logged.command, outcome);
     if (!('error' in outcome) && outcome.events.length > 0)
       this.options.onEvents?.(outcome.events, outcome.revision);

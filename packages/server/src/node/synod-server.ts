@@ -109,6 +109,7 @@ export class SynodServer {
       maxPendingWrites: MAX_PENDING_WRITES,
       maxRequestBytes: parts.config.maxRequestBytes,
       quotaBytes: parts.config.quotaBackendBytes,
+      onPropose: () => this.observability.metrics.raft.onProposal(),
       memberId: parts.self.id,
       onApplied: (command, outcome) => {
         this.leases.onApplied(command, outcome);

@@ -112,6 +112,7 @@ export class ServerObservability {
     this.metrics.setStoreSource('mvccKeys', () => this.backend.keyCount());
     this.metrics.setStoreSource('mvccDbSizeBytes', () => state().kv.stats.bytes);
     this.metrics.setStoreSource('leases', () => state().leases.stats.leases);
+    this.metrics.setStoreSource('watchers', () => this.server.watches.stats.watchers);
   }
 }
 
