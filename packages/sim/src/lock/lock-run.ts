@@ -2,7 +2,7 @@
 // lease expiry on each leader's own clock, lock clients that pause and get cut off, a fenced
 // storage service, and the nemesis. Checks 1–4 (see README.md) judge the run; the same options
 // and seed always produce the same run.
-import type { ConfState, Message, Mutation, RaftConfig } from '@synod/raft';
+import type { ConfState, Entry, Message, Mutation, RaftConfig } from '@synod/raft';
 import { LEASE_EXPIRY_CHECK_INTERVAL_MS } from '@synod/state';
 import { SafetyObserver } from '../cluster/invariants.js';
 import {
@@ -22,6 +22,7 @@ import { SimNetwork } from '../engine/network.js';
 import { linksBetween } from '../engine/partition.js';
 import { Prng } from '../engine/prng.js';
 import { planClientIsolations } from './client-isolation.js';
+import type { ProposedCommand } from './command-codec.js';
 import { FencedResource } from './fenced-resource.js';
 import { LeaseExpiryAudit } from './lease-audit.js';
 import type { LeaseMutation } from './lease-leader.js';
@@ -99,6 +100,11 @@ const LEASE_REVOKE_SLACK_MS = LEASE_PROMOTE_EXTENSION_MS + LEASE_EXPIRY_CHECK_IN
 /** Clients start no new cycle in the run's last stretch. */
 const CLIENT_STOP_BEFORE_END_MS = 2_000;
 const MAX_PENDING_EVENTS = 100_000;
+/** Share of client isolations aimed at a client that holds a lock (when one does). */
+const HOLDER_TARGETED_ISOLATION_PROBABILITY = 0.5;
+/** Clients start staggered, shortly after the cluster. */
+const CLIENT_FIRST_START_MS = 100;
+const CLIENT_START_STAGGER_MS = 7;
 
 export const DEFAULT_LOCK_SIMULATION: Omit<LockSimulationOptions, 'seed'> = {
   nodes: 3,
@@ -186,134 +192,71 @@ export function runLockSimulation(
 
 type Emit = (kind: TraceEvent['kind'], node: string | undefined, text: string) => void;
 
+/** What every part of a run is wired with. */
+interface RunContext {
+  readonly options: LockSimulationOptions;
+  readonly root: Prng;
+  readonly loop: EventLoop;
+  readonly emit: Emit;
+  readonly report: (violation: LockViolation) => void;
+  readonly quiesceAtMs: number;
+  readonly nemesisKinds: readonly NemesisKind[];
+}
+
+/** Builds members, clients, the resource and the faults for one seed; nothing has run yet. */
 export function buildLockCluster(partial: Partial<LockSimulationOptions> & { seed: number }): LockCluster {
   const options: LockSimulationOptions = { ...DEFAULT_LOCK_SIMULATION, ...partial };
-  const root = new Prng(options.seed);
   const loop = new EventLoop({ maxPendingEvents: MAX_PENDING_EVENTS });
-  const { trace } = options;
-  const emit: Emit = (kind, node, text) => trace?.({ atMs: loop.now, node, kind, text });
+  const emit: Emit = (kind, node, text) => options.trace?.({ atMs: loop.now, node, kind, text });
   const violations: LockViolation[] = [];
-  const report = (violation: LockViolation): void => {
-    if (violations.length < MAX_LOCK_VIOLATIONS) violations.push(violation);
-    emit('violation', violation.node, `${violation.kind}: ${violation.message}`);
+  const context: RunContext = {
+    options,
+    root: new Prng(options.seed),
+    loop,
+    emit,
+    report: (violation) => {
+      if (violations.length < MAX_LOCK_VIOLATIONS) violations.push(violation);
+      emit('violation', violation.node, `${violation.kind}: ${violation.message}`);
+    },
+    quiesceAtMs: Math.floor(options.durationMs * options.quiesceFraction),
+    nemesisKinds:
+      options.nemesis === 'none' ? [] : options.nemesis === 'all' ? allNemesisKinds : options.nemesis,
   };
   const observer = new SafetyObserver(
     () => loop.now,
-    (violation) => report(violation),
+    (violation) => context.report(violation),
     (node, text) => emit('node', node, text),
   );
   const audit = new LeaseExpiryAudit(LEASE_PROMOTE_EXTENSION_MS, (node, message) =>
-    report({ kind: 'lease-expiry', atMs: loop.now, node, message }),
+    context.report({ kind: 'lease-expiry', atMs: loop.now, node, message }),
   );
   const replica = new ReferenceReplica();
-  const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+  const resource = new FencedResource(!options.lockMutations.includes('unfenced-resource'));
   const nodes = new Map<string, LockNode>();
   const clients = new Map<string, LockClient>();
-  const resource = new FencedResource(!options.lockMutations.includes('unfenced-resource'));
   const raftNetwork = new SimNetwork<Message>({
     loop,
-    random: root.fork('network'),
+    random: context.root.fork('network'),
     deliver: (_from, to, message) => nodes.get(to)?.receive(message),
   });
   const clientNetwork: SimNetwork<ClientNetworkMessage> = new SimNetwork<ClientNetworkMessage>({
     loop,
-    random: root.fork('client-network'),
+    random: context.root.fork('client-network'),
     deliver: (from, to, message) => {
-      if (to === RESOURCE_ID) {
-        if (message.kind !== 'write') return;
-        const ack = resource.write(message.write, loop.now);
-        const { holder, token, resource: name } = message.write;
-        const verdict = ack.accepted ? 'accepted' : 'refused';
-        emit(
-          'client',
-          RESOURCE_ID,
-          `${verdict} ${holder}'s write to ${name} with token ${token} (highest ${ack.highestToken})`,
-        );
-        clientNetwork.send(RESOURCE_ID, from, { kind: 'writeAck', ack });
-      } else if (message.kind === 'request') nodes.get(to)?.handleRequest(from, message.request);
+      if (to === RESOURCE_ID) serveResourceWrite(context, resource, clientNetwork, from, message);
+      else if (message.kind === 'request') nodes.get(to)?.handleRequest(from, message.request);
       else clients.get(to)?.receive(message);
     },
   });
-  const bootstrapConf: ConfState = {
-    voters: nodeIds,
-    votersOutgoing: [],
-    learners: [],
-    learnersNext: [],
-    autoLeave: false,
-  };
-  const leaseMutations = new Set(options.lockMutations.filter(isLeaseMutation));
-  for (const id of nodeIds) {
-    const env = {
-      loop,
-      raftNetwork,
-      clientNetwork,
-      disk: new SimDisk<DiskRecord>({ random: root.fork(`disk/${id}`), recordSizeBytes: diskRecordBytes }),
-      clock: new SimClock({ time: loop }),
-      observer,
-      bootstrapConf,
-      raftOptions: {
-        ...options.raft,
-        readMode: 'read-index' as const,
-        mutations: new Set(options.mutations),
-      },
-      tickMs: options.tickMs,
-      snapshotEveryEntries: options.snapshotEveryEntries,
-      entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot,
-      lease: {
-        promoteExtensionMs: LEASE_PROMOTE_EXTENSION_MS,
-        checkpointIntervalMs: LEASE_CHECKPOINT_INTERVAL_MS,
-        mutations: leaseMutations,
-      },
-      audit,
-      onApplied: (
-        node: string,
-        entry: Parameters<ReferenceReplica['apply']>[0],
-        proposed: Parameters<ReferenceReplica['apply']>[1],
-      ) => {
-        const gap = replica.apply(entry, proposed, loop.now);
-        if (gap !== undefined) report({ kind: 'crash', atMs: loop.now, node, message: gap });
-      },
-      onRenewed: (_node: string, lease: bigint) => replica.renewed(lease, loop.now),
-      trace: (node: string, text: string) => emit('node', node, text),
-    };
-    nodes.set(id, new LockNode(id, env, root.fork(`node/${id}`)));
-  }
+  const parts = { raftNetwork, clientNetwork, observer, audit, replica };
+  for (const node of createNodes(context, parts)) nodes.set(node.id, node);
   for (const node of nodes.values()) node.start();
-
-  const quiesceAtMs = Math.floor(options.durationMs * options.quiesceFraction);
-  const kinds =
-    options.nemesis === 'none' ? [] : options.nemesis === 'all' ? allNemesisKinds : options.nemesis;
-  scheduleClusterFaults(options, root, loop, nodes, [raftNetwork, clientNetwork], kinds, quiesceAtMs, emit);
-
-  const grants: LockGrant[] = [];
-  const stats = emptyLockWorkloadStats();
-  const world = {
-    loop,
-    network: clientNetwork,
-    nodes: nodeIds,
-    grants,
-    stats,
-    trace: (client: string, text: string) => emit('client', client, text),
-  };
-  const clientOptions: LockClientOptions = {
-    ...options.client,
-    stopAtMs: options.durationMs - CLIENT_STOP_BEFORE_END_MS,
-    lockWithoutWaiting: options.lockMutations.includes('lock-without-waiting'),
-  };
-  const clientRandom = root.fork('clients');
-  for (let c = 0; c < options.clients; c++) {
-    const client = new LockClient(
-      c,
-      new SimClock({ time: loop }),
-      world,
-      clientRandom.fork(`c${c}`),
-      clientOptions,
-    );
-    clients.set(client.id, client);
-    client.start(100 + c * 7);
-  }
-  scheduleClientFaults(options, root, loop, clients, nodeIds, clientNetwork, kinds, quiesceAtMs, emit);
-
+  scheduleClusterFaults(context, nodes, [raftNetwork, clientNetwork]);
+  const workload = createClients(context, clientNetwork, [...nodes.keys()]);
+  for (const client of workload.clients) clients.set(client.id, client);
+  scheduleClientFaults(context, clients, [...nodes.keys()], clientNetwork);
+  const { grants, stats } = workload;
+  const { quiesceAtMs } = context;
   return {
     options,
     loop,
@@ -330,23 +273,119 @@ export function buildLockCluster(partial: Partial<LockSimulationOptions> & { see
   };
 }
 
+/** The storage service's side of the client network: apply the write, answer the writer. */
+function serveResourceWrite(
+  context: RunContext,
+  resource: FencedResource,
+  network: SimNetwork<ClientNetworkMessage>,
+  from: string,
+  message: ClientNetworkMessage,
+): void {
+  if (message.kind !== 'write') return;
+  const ack = resource.write(message.write, context.loop.now);
+  const { holder, token, resource: name } = message.write;
+  const verdict = ack.accepted ? 'accepted' : 'refused';
+  context.emit(
+    'client',
+    RESOURCE_ID,
+    `${verdict} ${holder}'s write to ${name} with token ${token} (highest ${ack.highestToken})`,
+  );
+  network.send(RESOURCE_ID, from, { kind: 'writeAck', ack });
+}
+
+interface NodeParts {
+  readonly raftNetwork: SimNetwork<Message>;
+  readonly clientNetwork: SimNetwork<ClientNetworkMessage>;
+  readonly observer: SafetyObserver;
+  readonly audit: LeaseExpiryAudit;
+  readonly replica: ReferenceReplica;
+}
+
+function createNodes(context: RunContext, parts: NodeParts): LockNode[] {
+  const { options, root, loop, emit, report } = context;
+  const nodeIds = Array.from({ length: options.nodes }, (_, i) => `n${i + 1}`);
+  const bootstrapConf: ConfState = {
+    voters: nodeIds,
+    votersOutgoing: [],
+    learners: [],
+    learnersNext: [],
+    autoLeave: false,
+  };
+  const shared = {
+    ...parts,
+    loop,
+    bootstrapConf,
+    raftOptions: { ...options.raft, readMode: 'read-index' as const, mutations: new Set(options.mutations) },
+    tickMs: options.tickMs,
+    snapshotEveryEntries: options.snapshotEveryEntries,
+    entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot,
+    lease: {
+      promoteExtensionMs: LEASE_PROMOTE_EXTENSION_MS,
+      checkpointIntervalMs: LEASE_CHECKPOINT_INTERVAL_MS,
+      mutations: new Set(options.lockMutations.filter(isLeaseMutation)),
+    },
+    onApplied: (node: string, entry: Entry, proposed: ProposedCommand | undefined) => {
+      const gap = parts.replica.apply(entry, proposed, loop.now);
+      if (gap !== undefined) report({ kind: 'crash', atMs: loop.now, node, message: gap });
+    },
+    onRenewed: (_node: string, lease: bigint) => parts.replica.renewed(lease, loop.now),
+    trace: (node: string, text: string) => emit('node', node, text),
+  };
+  return nodeIds.map((id) => {
+    const disk = new SimDisk<DiskRecord>({
+      random: root.fork(`disk/${id}`),
+      recordSizeBytes: diskRecordBytes,
+    });
+    const env = { ...shared, disk, clock: new SimClock({ time: loop }) };
+    return new LockNode(id, env, root.fork(`node/${id}`));
+  });
+}
+
+function createClients(
+  context: RunContext,
+  network: SimNetwork<ClientNetworkMessage>,
+  nodeIds: readonly string[],
+): { clients: LockClient[]; grants: LockGrant[]; stats: LockWorkloadStats } {
+  const { options, root, loop, emit } = context;
+  const grants: LockGrant[] = [];
+  const stats = emptyLockWorkloadStats();
+  const world = {
+    loop,
+    network,
+    nodes: nodeIds,
+    grants,
+    stats,
+    trace: (client: string, text: string) => emit('client', client, text),
+  };
+  const clientOptions: LockClientOptions = {
+    ...options.client,
+    stopAtMs: options.durationMs - CLIENT_STOP_BEFORE_END_MS,
+    lockWithoutWaiting: options.lockMutations.includes('lock-without-waiting'),
+  };
+  const random = root.fork('clients');
+  const clients: LockClient[] = [];
+  for (let c = 0; c < options.clients; c++) {
+    const clock = new SimClock({ time: loop });
+    const client = new LockClient(c, clock, world, random.fork(`c${c}`), clientOptions);
+    client.start(CLIENT_FIRST_START_MS + c * CLIENT_START_STAGGER_MS);
+    clients.push(client);
+  }
+  return { clients, grants, stats };
+}
+
 /** The nemesis over the members: partitions (half aimed at the leader), crashes, weather, clocks. */
 function scheduleClusterFaults(
-  options: LockSimulationOptions,
-  root: Prng,
-  loop: EventLoop,
+  context: RunContext,
   nodes: ReadonlyMap<string, LockNode>,
   networks: readonly [SimNetwork<Message>, SimNetwork<ClientNetworkMessage>],
-  kinds: readonly NemesisKind[],
-  quiesceAtMs: number,
-  emit: Emit,
 ): void {
-  if (kinds.length === 0) return;
+  const { options, root, loop, emit, nemesisKinds, quiesceAtMs } = context;
+  if (nemesisKinds.length === 0) return;
   const [raftNetwork, clientNetwork] = networks;
   const plan = planNemesis(root.fork('nemesis'), {
     nodes: [...nodes.keys()],
     durationMs: options.durationMs,
-    kinds,
+    kinds: nemesisKinds,
     intensity: options.intensity,
     quiesceAtMs,
   });
@@ -376,18 +415,14 @@ function scheduleClusterFaults(
 
 /** Client clocks skew and drift like the members'; clients (the holder, half the time) get cut off. */
 function scheduleClientFaults(
-  options: LockSimulationOptions,
-  root: Prng,
-  loop: EventLoop,
+  context: RunContext,
   clients: ReadonlyMap<string, LockClient>,
   nodeIds: readonly string[],
   clientNetwork: SimNetwork<ClientNetworkMessage>,
-  kinds: readonly NemesisKind[],
-  quiesceAtMs: number,
-  emit: Emit,
 ): void {
+  const { options, root, loop, emit, nemesisKinds, quiesceAtMs } = context;
   const clientIds = [...clients.keys()];
-  if (kinds.includes('clock-skew')) {
+  if (nemesisKinds.includes('clock-skew')) {
     const plan = planNemesis(root.fork('client-clocks'), {
       nodes: clientIds,
       durationMs: options.durationMs,
@@ -404,7 +439,7 @@ function scheduleClientFaults(
     };
     scheduleNemesisPlan(loop, plan, targets, (action) => emit('nemesis', undefined, describeAction(action)));
   }
-  if (!kinds.includes('partition')) return;
+  if (!nemesisKinds.includes('partition')) return;
   const windows = planClientIsolations(root.fork('client-isolation'), {
     quiesceAtMs,
     intensity: options.intensity,
@@ -413,10 +448,8 @@ function scheduleClientFaults(
   for (const window of windows) {
     loop.scheduleAt(window.startMs, () => {
       const holders = clientIds.filter((id) => clients.get(id)!.holding);
-      const victim =
-        holders.length > 0 && victimRandom.chance(0.5)
-          ? victimRandom.pick(holders)
-          : victimRandom.pick(clientIds);
+      const aimAtHolder = holders.length > 0 && victimRandom.chance(HOLDER_TARGETED_ISOLATION_PROBABILITY);
+      const victim = victimRandom.pick(aimAtHolder ? holders : clientIds);
       clientNetwork.blockLinks([...linksBetween([victim], nodeIds), ...linksBetween(nodeIds, [victim])]);
       emit('nemesis', victim, `client ${victim} cut off from the cluster until t=${window.endMs}ms`);
     });
