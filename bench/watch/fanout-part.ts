@@ -94,7 +94,7 @@ function describeRun(system: System, run: FanoutRun): string {
   const usage = Object.entries(run.memberUsage)
     .map(
       ([name, member]) =>
-        `${name} ${member.cpuPercent.toFixed(0)}% ${(member.rssBytesMax / BYTES_PER_MIB).toFixed(0)} MiB`,
+        `${name} CPU ${member.cpuPercent.toFixed(0)}% (${member.runQueueWaitPercent.toFixed(0)}% waiting for a CPU) ${(member.rssBytesMax / BYTES_PER_MIB).toFixed(0)} MiB`,
     )
     .join(', ');
   const byMember = Object.entries(run.latencyByMember)

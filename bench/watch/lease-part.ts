@@ -58,10 +58,7 @@ async function runLeases(
   const sampler = new UsageSampler(processes);
   sampler.start();
   const ticker = setInterval(() => {
-    const cpu = Object.entries(sampler.latestCpuPercent())
-      .map(([name, percent]) => `${name} ${percent.toFixed(0)}%`)
-      .join(' ');
-    progress(`${label}: member CPU ${cpu}`);
+    progress(`${label}: member CPU ${sampler.latest()}`);
   }, PROGRESS_EVERY_MS);
   let keepAlive: KeepAliveRun;
   try {
@@ -186,7 +183,7 @@ function describeRun(system: System, run: LeaseRun): string {
     Object.entries(summaries)
       .map(
         ([name, summary]) =>
-          `${name}${name === run.leader ? '*' : ''} ${summary.cpuPercent.toFixed(1)}% ${(summary.rssBytesMax / BYTES_PER_MIB).toFixed(0)} MiB`,
+          `${name}${name === run.leader ? '*' : ''} CPU ${summary.cpuPercent.toFixed(1)}% (${summary.runQueueWaitPercent.toFixed(0)}% waiting) ${(summary.rssBytesMax / BYTES_PER_MIB).toFixed(0)} MiB`,
       )
       .join(', ');
   const { keepAlive } = run;

@@ -1,8 +1,10 @@
 // CPU and memory of server processes from Linux's /proc: user + system time from
 // /proc/<pid>/stat (in clock ticks) and the resident set size. CPU is given as a percentage of one
-// core over a window, so a multi-threaded etcd can exceed 100%.
+// core over a window, so a multi-threaded etcd can exceed 100%. Also the time the process's
+// threads were runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat): on a busy machine a
+// low CPU figure means "starved" when this is high and "idle, waiting for something" when it is not.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Used when `getconf` cannot tell (both are Linux's usual values). */
 const CLOCK_TICKS_PER_SECOND_DEFAULT = 100;
@@ -31,6 +33,8 @@ export interface UsageReading {
   readonly atMs: number;
   /** user + system CPU seconds since the process started. */
   readonly cpuSeconds: number;
+  /** Seconds its threads spent runnable on a run queue, not running (NaN without schedstat). */
+  readonly runQueueWaitSeconds: number;
   readonly rssBytes: number;
 }
 
@@ -48,8 +52,26 @@ export function readUsage(pid: number): UsageReading | undefined {
   return {
     atMs: performance.now(),
     cpuSeconds: ticks / clockTicksPerSecond,
+    runQueueWaitSeconds: runQueueWaitSecondsOf(pid),
     rssBytes: Number(fields[STAT_RSS_PAGES_INDEX]) * pageBytes,
   };
+}
+
+/** The second field of each thread's schedstat (nanoseconds waiting on a run queue), summed. */
+function runQueueWaitSecondsOf(pid: number): number {
+  let waitNs = 0;
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        waitNs += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[1]);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+  } catch {
+    return Number.NaN;
+  }
+  return waitNs / 1e9;
 }
 
 export interface UsageSummary {
@@ -57,6 +79,8 @@ export interface UsageSummary {
   readonly cpuPercent: number;
   /** The busiest sampling interval, % of one core. */
   readonly cpuPercentMax: number;
+  /** Runnable but not running over the window, % of one core (summed over threads). */
+  readonly runQueueWaitPercent: number;
   readonly rssBytesLast: number;
   readonly rssBytesMax: number;
   readonly seconds: number;
@@ -103,14 +127,18 @@ export class UsageSampler {
     return summaries;
   }
 
-  /** The CPU of each process over the last interval, % of one core (for progress lines). */
-  latestCpuPercent(): Record<string, number> {
-    const latest: Record<string, number> = {};
+  /** CPU and run-queue wait of each process over the last interval (for progress lines). */
+  latest(): string {
+    const parts: string[] = [];
     for (const [name, readings] of this.readings) {
       const [before, after] = readings.slice(-2);
-      if (before !== undefined && after !== undefined) latest[name] = cpuPercentBetween(before, after);
+      if (before === undefined || after === undefined) continue;
+      const wait = summarise([before, after])!.runQueueWaitPercent;
+      parts.push(
+        `${name} ${cpuPercentBetween(before, after).toFixed(0)}% (${wait.toFixed(0)}% waiting for a CPU)`,
+      );
     }
-    return latest;
+    return parts.join(', ');
   }
 
   private sample(): void {
@@ -137,12 +165,15 @@ export function summarise(readings: readonly UsageReading[]): UsageSummary | und
   let cpuPercentMax = 0;
   for (let index = 1; index < readings.length; index++)
     cpuPercentMax = Math.max(cpuPercentMax, cpuPercentBetween(readings[index - 1]!, readings[index]!));
+  const seconds = (last.atMs - first.atMs) / 1000;
   return {
     cpuPercent: cpuPercentBetween(first, last),
     cpuPercentMax,
+    runQueueWaitPercent:
+      seconds > 0 ? ((last.runQueueWaitSeconds - first.runQueueWaitSeconds) / seconds) * 100 : 0,
     rssBytesLast: last.rssBytes,
     rssBytesMax: Math.max(...readings.map((reading) => reading.rssBytes)),
-    seconds: (last.atMs - first.atMs) / 1000,
+    seconds,
     samples: readings.length,
   };
 }

@@ -242,11 +242,8 @@ async function writeAndDrain(
   const { threads, sampler, progress } = client;
   const ticker = setInterval(() => {
     const { delivered, eventsPerWatcherMin } = threads.progress();
-    const cpu = Object.entries(sampler.latestCpuPercent())
-      .map(([name, percent]) => `${name} ${percent.toFixed(0)}%`)
-      .join(' ');
     progress(
-      `delivered ${delivered.toLocaleString('en-US')}, slowest watcher ${eventsPerWatcherMin}; member CPU ${cpu}`,
+      `delivered ${delivered.toLocaleString('en-US')}, slowest watcher ${eventsPerWatcherMin}; member CPU ${sampler.latest()}`,
     );
   }, PROGRESS_EVERY_MS);
   try {
