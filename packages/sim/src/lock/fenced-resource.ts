@@ -29,6 +29,7 @@ export class FencedResource {
   }
 
   write(write: ResourceWrite, atMs: number): ResourceAck {
+    // Only simulated clients write here; a write without a token is a bug in them.
     if (!(Number.isSafeInteger(write.token) && write.token > 0))
       throw new Error(`write ${write.writeId} carries no fencing token (${write.token})`);
     const highest = this.highestToken.get(write.resource) ?? 0;

@@ -43,8 +43,9 @@ export function rangeOf(key: Uint8Array, options: Partial<RangeRequest> = {}): R
 
 /** The oldest contender (clientv3's WithFirstCreate): the holder. */
 export function oldestContender(name: string, revision = 0): RangeRequest {
-  return rangeOf(contenderRange(name).key, {
-    rangeEnd: contenderRange(name).rangeEnd,
+  const { key, rangeEnd } = contenderRange(name);
+  return rangeOf(key, {
+    rangeEnd,
     sortTarget: 'CREATE',
     sortOrder: 'ASCEND',
     limit: 1,
@@ -54,8 +55,9 @@ export function oldestContender(name: string, revision = 0): RangeRequest {
 
 /** The newest contender created before `createRevision`: the one to wait for (etcd's waitDeletes). */
 export function newestOlderContender(name: string, createRevision: number): RangeRequest {
-  return rangeOf(contenderRange(name).key, {
-    rangeEnd: contenderRange(name).rangeEnd,
+  const { key, rangeEnd } = contenderRange(name);
+  return rangeOf(key, {
+    rangeEnd,
     sortTarget: 'CREATE',
     sortOrder: 'DESCEND',
     limit: 1,
