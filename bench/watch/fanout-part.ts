@@ -11,6 +11,7 @@ import { CLIENT_SATURATED_ELU, type FanoutRun, runFanout } from './watch-fanout.
 const WRITER_RATE_FRACTION_MIN = 0.95;
 const BYTES_PER_MIB = 1024 * 1024;
 
+/** Runs every fan-out rate on each system in turn and adds the figures, rate by rate. */
 export async function runFanoutPart(context: WatchBenchContext): Promise<void> {
   const plan = context.options.plan.fanout;
   const runs: Record<System, Map<number, FanoutRun>> = { synod: new Map(), etcd: new Map() };

@@ -95,6 +95,7 @@ function leaseFailures(run: Omit<LeaseRun, 'failures'>): string[] {
   ].filter((failure) => failure !== '');
 }
 
+/** Runs the lease load on each system in turn (etcd first) and adds the figures. */
 export async function runLeasePart(context: WatchBenchContext): Promise<void> {
   const plan = context.options.plan.leases;
   const runs: Partial<Record<System, LeaseRun>> = {};

@@ -33,6 +33,48 @@ export interface WriterRun {
   readonly lastSentAtMs: number;
 }
 
+/** Puts sent one by one, answers counted as they come. */
+class PutSender {
+  private readonly client: RawEtcdClient;
+  private readonly prefix: string;
+  readonly latency = new LatencyHistogram();
+  readonly pending = new Set<Promise<void>>();
+  acknowledged = 0;
+  failed = 0;
+  firstFailure: string | undefined;
+
+  constructor(client: RawEtcdClient, prefix: string) {
+    this.client = client;
+    this.prefix = prefix;
+  }
+
+  /** Sends put number `sequence` now; returns its send time. */
+  send(sequence: number): number {
+    const sentAtMs = monotonicMs();
+    const body = encodePutRequest({
+      key: Buffer.from(`${this.prefix}${String(sequence % KEYS).padStart(3, '0')}`),
+      value: stampedValue(sequence, sentAtMs),
+      lease: 0n,
+      prevKv: false,
+      ignoreValue: false,
+      ignoreLease: false,
+    });
+    const put = this.client.call('/etcdserverpb.KV/Put', body, PUT_TIMEOUT_MS).then(
+      () => {
+        this.acknowledged++;
+        this.latency.record((monotonicMs() - sentAtMs) * 1000);
+      },
+      (error: Error) => {
+        this.failed++;
+        this.firstFailure ??= error.message;
+      },
+    );
+    this.pending.add(put);
+    void put.finally(() => this.pending.delete(put));
+    return sentAtMs;
+  }
+}
+
 /** Writes `putsPerSecond × seconds` puts to `url`, then waits for every answer. */
 export async function writeAtRate(
   url: string,
@@ -41,53 +83,25 @@ export async function writeAtRate(
   seconds: number,
 ): Promise<WriterRun> {
   const client = new RawEtcdClient(url);
+  const sender = new PutSender(client, prefix);
   const total = Math.round(putsPerSecond * seconds);
-  const latency = new LatencyHistogram();
-  const pending = new Set<Promise<void>>();
-  let acknowledged = 0;
-  let failed = 0;
-  let firstFailure: string | undefined;
-  let inFlightStalls = 0;
-  const send = (sequence: number) => {
-    const sentAtMs = monotonicMs();
-    const request = {
-      key: Buffer.from(`${prefix}${String(sequence % KEYS).padStart(3, '0')}`),
-      value: stampedValue(sequence, sentAtMs),
-      lease: 0n,
-      prevKv: false,
-      ignoreValue: false,
-      ignoreLease: false,
-    };
-    const put = client.call('/etcdserverpb.KV/Put', encodePutRequest(request), PUT_TIMEOUT_MS).then(
-      () => {
-        acknowledged++;
-        latency.record((monotonicMs() - sentAtMs) * 1000);
-      },
-      (error: Error) => {
-        failed++;
-        firstFailure ??= error.message;
-      },
-    );
-    pending.add(put);
-    void put.finally(() => pending.delete(put));
-    return sentAtMs;
-  };
   const startMs = monotonicMs();
   let firstSentAtMs = 0;
   let lastSentAtMs = 0;
+  let inFlightStalls = 0;
   try {
     for (let sequence = 0; sequence < total; ) {
       const dueMs = startMs + (sequence * 1000) / putsPerSecond;
       if (monotonicMs() < dueMs) await sleep(Math.min(TICK_MS, dueMs - monotonicMs()));
-      else if (pending.size >= IN_FLIGHT_MAX) {
+      else if (sender.pending.size >= IN_FLIGHT_MAX) {
         inFlightStalls++;
-        await Promise.race(pending);
+        await Promise.race(sender.pending);
       } else {
-        lastSentAtMs = send(sequence++);
+        lastSentAtMs = sender.send(sequence++);
         if (firstSentAtMs === 0) firstSentAtMs = lastSentAtMs;
       }
     }
-    await Promise.all(pending);
+    await Promise.all(sender.pending);
   } finally {
     client.close();
   }
@@ -95,13 +109,13 @@ export async function writeAtRate(
   return {
     putsPerSecond,
     sent: total,
-    acknowledged,
-    failed,
-    firstFailure,
+    acknowledged: sender.acknowledged,
+    failed: sender.failed,
+    firstFailure: sender.firstFailure,
     sendRate: sendSeconds > 0 ? (total - 1) / sendSeconds : Number.NaN,
     inFlightStalls,
-    putLatencyP50Ms: latency.quantileUs(0.5) / 1000,
-    putLatencyP99Ms: latency.quantileUs(0.99) / 1000,
+    putLatencyP50Ms: sender.latency.quantileUs(0.5) / 1000,
+    putLatencyP99Ms: sender.latency.quantileUs(0.99) / 1000,
     firstSentAtMs,
     lastSentAtMs,
   };

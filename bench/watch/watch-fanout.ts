@@ -290,16 +290,7 @@ function fanoutResult(parts: FanoutParts): FanoutRun {
   const { plan, writer, summaries } = parts;
   const sum = (pick: (summary: WatcherThreadSummary) => number) =>
     summaries.reduce((total, summary) => total + pick(summary), 0);
-  const all = new LatencyHistogram();
-  const byMember = new Map<string, LatencyHistogram>();
-  for (const summary of summaries) {
-    for (const [member, data] of Object.entries(summary.latencyByMember) as [string, HistogramData][]) {
-      all.add(data);
-      const histogram = byMember.get(member) ?? new LatencyHistogram();
-      histogram.add(data);
-      byMember.set(member, histogram);
-    }
-  }
+  const { all, byMember } = mergeLatencies(summaries);
   const lastArrivalMs = Math.max(...summaries.map((summary) => summary.lastArrivalMs));
   const delivered = sum((summary) => summary.delivered);
   const watchersComplete = sum((summary) => summary.watchersComplete);
@@ -355,6 +346,24 @@ function fanoutResult(parts: FanoutParts): FanoutRun {
     leader: parts.leader,
     failures,
   };
+}
+
+/** The threads' histograms added up: over all members, and per member. */
+function mergeLatencies(summaries: readonly WatcherThreadSummary[]): {
+  all: LatencyHistogram;
+  byMember: Map<string, LatencyHistogram>;
+} {
+  const all = new LatencyHistogram();
+  const byMember = new Map<string, LatencyHistogram>();
+  for (const summary of summaries) {
+    for (const [member, data] of Object.entries(summary.latencyByMember) as [string, HistogramData][]) {
+      all.add(data);
+      const histogram = byMember.get(member) ?? new LatencyHistogram();
+      histogram.add(data);
+      byMember.set(member, histogram);
+    }
+  }
+  return { all, byMember };
 }
 
 function memberCpuSeconds(usage: Record<string, UsageSummary>): number {
