@@ -9,5 +9,6 @@ export * from './cluster/sim-node.js';
 export type { RandomSource } from './engine/index.js';
 export * from './engine/index.js';
 export * from './history/index.js';
+export * from './lock/index.js';
 export { type ManyRunsSummary, runOneSeed, runSeedsInParallel, type SeedOutcome } from './parallel.js';
 export * from './trace/index.js';
