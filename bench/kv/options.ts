@@ -1,5 +1,3 @@
-// Command-line options of the kv bench, and the plan (sizes and durations) they select.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 export const PARTS = ['put', 'latency', 'failover', 'profile'] as const;
@@ -104,22 +102,7 @@ function parse(argv: readonly string[]) {
   });
 }
 
-/**
- * The flags given to `npm run bench -- kv …`. bench/run.ts starts each bench without forwarding
- * flags, so when this process has none and its parent is bench/run.ts, they are read from the
- * parent's command line (Linux /proc; suite names, which run.ts consumed, are dropped).
- */
+/** The flags given to `npm run bench -- kv …` (bench/run.ts passes them on). */
 export function commandLineFlags(): { flags: string[]; inherited: boolean } {
-  const own = process.argv.slice(2);
-  if (own.length > 0) return { flags: own, inherited: false };
-  let parentArgs: string[];
-  try {
-    parentArgs = readFileSync(`/proc/${process.ppid}/cmdline`, 'utf8').split('\0');
-  } catch {
-    return { flags: [], inherited: false };
-  }
-  const runner = parentArgs.findIndex((arg) => /bench[/\\]run\.ts$/.test(arg));
-  if (runner < 0) return { flags: [], inherited: false };
-  const flags = parentArgs.slice(runner + 1).filter((arg) => arg.startsWith('-'));
-  return { flags, inherited: flags.length > 0 };
+  return { flags: process.argv.slice(2), inherited: false };
 }
