@@ -16,6 +16,7 @@ interface ViewFields {
   elections: { term: number; leader: string; atMs: number }[];
 }
 interface MemberState {
+  key: string;
   name: string;
   adminUrl: string;
   raftId: string;
@@ -25,6 +26,8 @@ interface MemberState {
 /** The module's exports, typed here because it is plain JS served to browsers as is. */
 interface ClusterModel {
   membersFromView(view: ViewFields): { name: string; adminUrl: string; raftId: string }[];
+  memberKey(ref: { raftId: string; adminUrl: string }): string;
+  memberLabel(member: { name: string; raftId: string }): string;
   currentLeader(members: readonly MemberState[]): MemberState | undefined;
   roleLabel(member: MemberState, leader: MemberState | undefined): string;
   lagBehindLeader(member: MemberState, leader: MemberState | undefined): number | null;
@@ -71,7 +74,14 @@ function view(name: Name, fields: Partial<ViewFields> = {}): ViewFields {
 }
 
 function member(name: Name, status: LinkStatus, fields: Partial<ViewFields> = {}): MemberState {
-  return { name, adminUrl: ADMIN[name], raftId: RAFT_IDS[name], status, view: view(name, fields) };
+  return {
+    key: RAFT_IDS[name],
+    name,
+    adminUrl: ADMIN[name],
+    raftId: RAFT_IDS[name],
+    status,
+    view: view(name, fields),
+  };
 }
 
 test('members come from the view itself and its member list, once each, in name order', () => {
@@ -79,6 +89,19 @@ test('members come from the view itself and its member list, once each, in name 
   assert.deepEqual(names, ['n1', 'n2', 'n3']);
   const alone = model.membersFromView(view('n3', { members: [] }));
   assert.deepEqual(alone, [{ name: 'n3', adminUrl: ADMIN.n3, raftId: 'a3' }]);
+});
+
+test('a member its peers list without a name (not yet published) is the same member, by raft id', () => {
+  const early = view('n1');
+  early.members = early.members.map((peer) => (peer.name === 'n2' ? { ...peer, name: '' } : peer));
+  const refs = model.membersFromView(early);
+  assert.deepEqual(
+    refs.map((ref) => ref.name),
+    ['n1', 'n3', ''],
+  );
+  assert.equal(model.memberKey(refs[2]!), 'a2');
+  assert.equal(model.memberLabel(refs[2]!), 'unnamed a2');
+  assert.equal(model.memberKey({ raftId: '', adminUrl: ADMIN.n3 }), ADMIN.n3);
 });
 
 test('the shown leader is the reachable self-declared leader with the highest term', () => {

@@ -23,6 +23,7 @@ const TEXT_PAIRS: readonly (readonly [string, string])[] = [
   ['--up-text', '--up-bg'],
   ['--down-text', '--down-bg'],
   ['--danger-text', '--danger-bg'],
+  ['--danger-text', '--danger-hover-bg'],
   ['--button-text', '--button-bg'],
   ['--button-text', '--follower-bg'],
   ['--text', '--down-bg'],

@@ -164,6 +164,24 @@ describe('dashboard against a fake cluster', { skip: skip ?? false }, () => {
     });
   });
 
+  test('a member first listed without a name gets one card, named once it publishes its name', async () => {
+    await withDashboard({ n2NamelessForMs: 60_000 }, async (page, cluster) => {
+      await waitForHealthyView(page, 3, SHOW_TIMEOUT_MS);
+      // n2's own stream names it at once; n1 and n3 still list it nameless. Still three cards.
+      assert.equal(await page.getByTestId('member-card').count(), 3);
+      assert.equal(await card(page, 'n2').getByTestId('member-role').textContent(), 'follower');
+      await cluster.kill('n2');
+      await page.waitForFunction(
+        `document.querySelector('[data-member="n2"]').dataset.status === 'down'`,
+        undefined,
+        {
+          timeout: SHOW_TIMEOUT_MS,
+        },
+      );
+      assert.equal(await page.getByTestId('member-card').count(), 3);
+    });
+  });
+
   test('fault controls are hidden for a cluster not started by synod dev', async () => {
     await withDashboard({ dev: false }, async (page) => {
       await waitForHealthyView(page, 3, SHOW_TIMEOUT_MS);

@@ -52,6 +52,8 @@ export interface FakeClusterOptions {
   /** Whether the members say they were started by `synod dev` (fault controls shown). */
   readonly dev?: boolean;
   readonly electionDelayMs?: number;
+  /** Peers list n2 without a name until this long after start (as before it publishes one). */
+  readonly n2NamelessForMs?: number;
 }
 
 /** One dev request the fake received, for tests to check what the page sent. */
@@ -66,6 +68,7 @@ export class FakeAdminCluster {
   readonly devRequests: DevRequest[] = [];
   private readonly dev: boolean;
   private readonly electionDelayMs: number;
+  private readonly n2NamedAtMs: number;
   private readonly keys = new Map<string, FakeKey>();
   private commitIndex = 1;
   private revision = 1;
@@ -76,6 +79,7 @@ export class FakeAdminCluster {
     const size = options.size ?? 3;
     this.dev = options.dev ?? true;
     this.electionDelayMs = options.electionDelayMs ?? 300;
+    this.n2NamedAtMs = Date.now() + (options.n2NamelessForMs ?? 0);
     this.members = Array.from({ length: size }, (_, i) => ({
       name: `n${i + 1}`,
       raftId: (0xa1 + i).toString(16),
@@ -262,7 +266,7 @@ export class FakeAdminCluster {
       revision: this.revision,
       keys: this.keys.size,
       members: this.members.map((other) => ({
-        name: other.name,
+        name: other.name === 'n2' && Date.now() < this.n2NamedAtMs ? '' : other.name,
         raftId: other.raftId,
         memberId: `${other.raftId}00`,
         clientUrl: `http://127.0.0.1:${other.port - 2}`,

@@ -56,7 +56,8 @@
 /**
  * What the page knows about one member: where to reach it and its latest view.
  * @typedef {object} MemberState
- * @property {string} name
+ * @property {string} key see memberKey
+ * @property {string} name '' until known
  * @property {string} adminUrl
  * @property {string} raftId
  * @property {LinkStatus} status
@@ -67,20 +68,49 @@
 export const MAX_ELECTIONS_SHOWN = 20;
 
 /**
- * Every member named by a view (itself and its `members`), once each, sorted by name.
+ * A member's identity on the page: its raft id, else its admin URL. Not its name: a member that
+ * has not published its name yet is listed by its peers with an empty one.
+ * @param {{ raftId: string, adminUrl: string }} ref
+ * @returns {string}
+ */
+export function memberKey(ref) {
+  return ref.raftId || ref.adminUrl;
+}
+
+/**
+ * What the page calls a member: its name, or its raft id until it has published a name.
+ * @param {{ name: string, raftId: string }} member
+ * @returns {string}
+ */
+export function memberLabel(member) {
+  return member.name || `unnamed ${member.raftId}`;
+}
+
+/**
+ * Orders members by name (numbers inside names by value: n2 before n10), unnamed ones last.
+ * @param {{ name: string }} a
+ * @param {{ name: string }} b
+ */
+export function byMemberName(a, b) {
+  if (!a.name || !b.name) return (a.name ? 0 : 1) - (b.name ? 0 : 1);
+  return a.name.localeCompare(b.name, 'en', { numeric: true });
+}
+
+/**
+ * Every member a view names (itself and its `members`), once each, sorted by name.
  * @param {NodeView} view
  * @returns {{ name: string, adminUrl: string, raftId: string }[]}
  */
 export function membersFromView(view) {
   /** @type {Map<string, { name: string, adminUrl: string, raftId: string }>} */
-  const byName = new Map();
-  byName.set(view.name, { name: view.name, adminUrl: view.adminUrl, raftId: view.raftId });
+  const byKey = new Map();
+  const self = { name: view.name, adminUrl: view.adminUrl, raftId: view.raftId };
+  byKey.set(memberKey(self), self);
   for (const member of view.members ?? []) {
-    if (!byName.has(member.name)) {
-      byName.set(member.name, { name: member.name, adminUrl: member.adminUrl, raftId: member.raftId });
-    }
+    const ref = { name: member.name ?? '', adminUrl: member.adminUrl, raftId: member.raftId };
+    if (!byKey.has(memberKey(ref))) byKey.set(memberKey(ref), ref);
   }
-  return [...byName.values()].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+  return [...byKey.values()].sort(byMemberName);
 }
 
 /**
@@ -129,7 +159,7 @@ export function lagBehindLeader(member, leader) {
  * @returns {{ connected: number, total: number }}
  */
 export function peerConnectivity(view) {
-  const peers = (view.members ?? []).filter((member) => member.name !== view.name);
+  const peers = (view.members ?? []).filter((member) => member.raftId !== view.raftId);
   return { connected: peers.filter((member) => member.connected).length, total: peers.length };
 }
 
@@ -140,8 +170,8 @@ export function peerConnectivity(view) {
 export function namesByRaftId(members) {
   const names = new Map();
   for (const member of members) {
-    if (member.raftId) names.set(member.raftId, member.name);
-    if (member.view?.raftId) names.set(member.view.raftId, member.name);
+    if (member.raftId) names.set(member.raftId, memberLabel(member));
+    if (member.view?.raftId) names.set(member.view.raftId, memberLabel(member));
   }
   return names;
 }
@@ -185,7 +215,7 @@ export function rateEdges(members) {
     if (member.status !== 'up' || !member.view) continue;
     for (const rate of member.view.messageRates ?? []) {
       edges.push({
-        from: member.name,
+        from: memberLabel(member),
         to: names.get(rate.to) ?? rate.to,
         perSecond: rate.perSecond,
         queueDepth: rate.queueDepth,
@@ -202,7 +232,7 @@ export function rateEdges(members) {
  * @returns {string | undefined}
  */
 export function leaderAnnouncement(previousName, leader) {
-  const name = leader?.name;
+  const name = leader ? memberLabel(leader) : undefined;
   if (name === previousName) return undefined;
   if (!name) return previousName ? `No leader: ${previousName} is no longer reachable as leader.` : undefined;
   return `Leader is now ${name} (term ${leader?.view?.term ?? '?'}).`;

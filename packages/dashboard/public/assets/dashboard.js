@@ -2,8 +2,11 @@
 // member's NodeView directly (so the page stays live when the member that served it dies).
 
 import {
+  byMemberName,
   currentLeader,
   leaderAnnouncement,
+  memberKey,
+  memberLabel,
   membersFromView,
   mergeElections,
   pickLiveMember,
@@ -55,11 +58,26 @@ function byTestId(testId) {
 
 const devControls = createDevControls(() => members, byTestId('fault-status'));
 
-/** @param {{ name: string, adminUrl: string, raftId: string }} ref */
+/**
+ * Adds a member the page has not seen (and opens its stream), or fills in what it lacked: a
+ * member's peers list it with an empty name until it has published one.
+ * @param {{ name: string, adminUrl: string, raftId: string }} ref
+ */
 function ensureMember(ref) {
-  if (!ref.adminUrl || cards.has(ref.name)) return;
+  if (!ref.adminUrl) return;
+  const key = memberKey(ref);
+  const known = members.find((member) => member.key === key || member.adminUrl === ref.adminUrl);
+  if (known) {
+    if (ref.name && known.name !== ref.name) {
+      known.name = ref.name;
+      placeCards();
+    }
+    if (!known.raftId && ref.raftId) known.raftId = ref.raftId;
+    return;
+  }
   /** @type {MemberState} */
   const member = {
+    key,
     name: ref.name,
     adminUrl: ref.adminUrl,
     raftId: ref.raftId,
@@ -67,9 +85,8 @@ function ensureMember(ref) {
     view: null,
   };
   members.push(member);
-  const card = new MemberCard(ref.name, devControls);
-  cards.set(ref.name, card);
-  byTestId('member-list').append(card.root);
+  cards.set(key, new MemberCard(key, devControls));
+  placeCards();
   const stream = new MemberStream(ref.adminUrl, {
     onView: (view) => acceptView(member, view),
     onStatus: (status) => {
@@ -78,8 +95,16 @@ function ensureMember(ref) {
       scheduleRender();
     },
   });
-  streams.set(ref.name, stream);
+  streams.set(key, stream);
   stream.start();
+}
+
+/** Keeps members and their cards in name order (only when membership or names change). */
+function placeCards() {
+  members.sort(byMemberName);
+  const list = byTestId('member-list');
+  const ordered = members.map((member) => cards.get(member.key)?.root).filter((root) => root !== undefined);
+  if (ordered.some((root, index) => list.children[index] !== root)) list.replaceChildren(...ordered);
 }
 
 /**
@@ -105,8 +130,8 @@ function scheduleRender() {
 
 function render() {
   const leader = currentLeader(members);
-  for (const member of members) cards.get(member.name)?.update(member, leader, page.dev);
-  byTestId('leader-name').textContent = leader?.name ?? 'none';
+  for (const member of members) cards.get(member.key)?.update(member, leader, page.dev);
+  byTestId('leader-name').textContent = leader ? memberLabel(leader) : 'none';
   byTestId('leader-term').textContent = leader?.view ? String(leader.view.term) : '–';
   byTestId('members-up').textContent = String(members.filter((member) => member.status === 'up').length);
   byTestId('members-total').textContent = String(members.length);
@@ -114,7 +139,7 @@ function render() {
   byTestId('fault-controls').hidden = !page.dev;
   const announcement = leaderAnnouncement(page.announcedLeader, leader);
   if (announcement) byTestId('announcer').textContent = announcement;
-  page.announcedLeader = leader?.name;
+  page.announcedLeader = leader ? memberLabel(leader) : undefined;
   renderRates(leader);
   renderElections();
 }
@@ -123,7 +148,7 @@ function render() {
 function renderRates(leader) {
   const edges = rateEdges(members);
   const nodes = members.map((member) => ({
-    name: member.name,
+    name: memberLabel(member),
     status: member.status,
     isLeader: member === leader,
   }));
@@ -172,7 +197,7 @@ async function boot() {
       error.hidden = true;
       page.servingName = view.name;
       for (const ref of membersFromView(view)) ensureMember(ref);
-      const served = members.find((member) => member.name === view.name);
+      const served = members.find((member) => member.key === memberKey(view));
       if (served) acceptView(served, view);
       return;
     } catch (cause) {

@@ -1,7 +1,7 @@
 // One member's card. Built once and updated in place, so a focused button keeps its focus while
 // the numbers change several times a second.
 
-import { lagBehindLeader, peerConnectivity, roleLabel } from './cluster-model.js';
+import { lagBehindLeader, memberLabel, peerConnectivity, roleLabel } from './cluster-model.js';
 
 /**
  * @typedef {import('./cluster-model.js').MemberState} MemberState
@@ -23,33 +23,33 @@ function element(tag, attributes = {}, text) {
 /**
  * A button whose visible text is short ("Kill") and whose accessible name says which member.
  * @param {string} label
- * @param {string} memberName
  * @param {string} testId
  * @param {() => void} onPress
  */
-function memberButton(label, memberName, testId, onPress) {
+function memberButton(label, testId, onPress) {
   const button = element('button', { type: 'button', 'data-testid': testId });
-  button.append(label, element('span', { class: 'visually-hidden' }, ` ${memberName}`));
+  const whom = element('span', { class: 'visually-hidden' });
+  button.append(label, whom);
   button.addEventListener('click', onPress);
-  return button;
+  return { button, whom };
 }
 
 export class MemberCard {
   /**
-   * @param {string} name
-   * @param {CardActions} actions
+   * @param {string} key stable identity of the member (raft id, else admin URL)
+   * @param {CardActions} actions called with the member's current name
    */
-  constructor(name, actions) {
-    this.name = name;
-    const headingId = `member-${name.replace(/[^A-Za-z0-9_-]/g, '_')}-name`;
+  constructor(key, actions) {
+    this.name = '';
+    const headingId = `member-${key.replace(/[^A-Za-z0-9_-]/g, '_')}-name`;
     this.root = element('article', {
       class: 'member-card',
       'data-testid': 'member-card',
-      'data-member': name,
       'aria-labelledby': headingId,
     });
     const header = element('div', { class: 'member-header' });
-    header.append(element('h3', { id: headingId }, name));
+    this.heading = element('h3', { id: headingId });
+    header.append(this.heading);
     this.role = element('span', { class: 'badge role-badge', 'data-testid': 'member-role' }, 'unknown');
     this.status = element(
       'span',
@@ -72,11 +72,12 @@ export class MemberCard {
       'data-testid': 'member-dev-controls',
       hidden: '',
     });
-    this.devButtons.append(
-      memberButton('Kill', name, 'kill', () => actions.kill(name)),
-      memberButton('Restart', name, 'restart', () => actions.restart(name)),
-      memberButton('Isolate', name, 'isolate', () => actions.isolate(name)),
-    );
+    this.buttons = [
+      memberButton('Kill', 'kill', () => actions.kill(this.name)),
+      memberButton('Restart', 'restart', () => actions.restart(this.name)),
+      memberButton('Isolate', 'isolate', () => actions.isolate(this.name)),
+    ];
+    this.devButtons.append(...this.buttons.map((entry) => entry.button));
     this.root.append(header, this.fields, this.devButtons);
   }
 
@@ -96,6 +97,7 @@ export class MemberCard {
    * @param {boolean} dev
    */
   update(member, leader, dev) {
+    if (this.name !== member.name || !this.heading.textContent) this.rename(member);
     const isLeader = member === leader;
     const role = roleLabel(member, leader);
     this.root.dataset.status = member.status;
@@ -113,6 +115,15 @@ export class MemberCard {
     this.values.keys.textContent = view ? String(view.keys) : '–';
     const peers = view ? peerConnectivity(view) : undefined;
     this.values.peers.textContent = peers ? `${peers.connected} of ${peers.total}` : '–';
-    this.devButtons.hidden = !dev;
+    // Fault controls address members by name: none until the member has one.
+    this.devButtons.hidden = !dev || !member.name;
+  }
+
+  /** @param {MemberState} member */
+  rename(member) {
+    this.name = member.name;
+    this.root.dataset.member = member.name;
+    this.heading.textContent = memberLabel(member);
+    for (const { whom } of this.buttons) whom.textContent = ` ${memberLabel(member)}`;
   }
 }
