@@ -162,9 +162,19 @@ export class ServerCall implements ServerStreamCall<unknown> {
   }
 
   send(message: unknown): Promise<void> {
+    return this.sendMany([message]);
+  }
+
+  /** Sends several messages in one write (fan-out streams send many small ones at a time). */
+  sendMany(messages: readonly unknown[]): Promise<void> {
     if (this.finished) return handledRejection(this.endReason ?? new Error('send() after the call ended'));
-    const frame = this.encodeFrame(message);
-    if (frame instanceof GrpcError) return handledRejection(frame);
+    const frames: Buffer[] = [];
+    for (const message of messages) {
+      const encoded = this.encodeFrame(message);
+      if (encoded instanceof GrpcError) return handledRejection(encoded);
+      frames.push(encoded);
+    }
+    const frame = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     if (this.stream.writableLength > this.owner.limits.sendBufferBytesMax) {
       const overflow = new GrpcError(
         GrpcStatus.RESOURCE_EXHAUSTED,

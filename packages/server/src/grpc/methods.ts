@@ -45,6 +45,8 @@ export interface ServerStreamCall<Response> extends CallContext {
    * control): await it, or the call fails once too much is buffered. Rejects once the call is over.
    */
   send(message: Response): Promise<void>;
+  /** Sends several messages in one write; settles like send(). */
+  sendMany(messages: readonly Response[]): Promise<void>;
   /** Ends the call now with a status (OK when omitted); later sends reject. */
   end(status?: CallStatus): void;
 }

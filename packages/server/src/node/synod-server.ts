@@ -204,6 +204,7 @@ export class SynodServer {
       observer: this.observability.grpcObserver,
       guard: createAuthGuard({
         authorizer: this.authorizer,
+        enabled: () => this.state.state.auth.enabled,
         leaseKeys: (id) => this.state.state.leases.get(id)?.keys ?? [],
       }),
       logger: this.logger,

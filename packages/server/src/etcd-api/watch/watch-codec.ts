@@ -176,7 +176,34 @@ export function decodeWatchResponse(bytes: Uint8Array): WatchResponseMessage {
 }
 
 export function encodeWatchResponse(message: WatchResponseMessage): Uint8Array {
-  return encodeWithEncodedEvents(message, message.events.map(encodeEvent));
+  return encodeWithEncodedEvents(message, message.events.map(encodeEventOnce));
+}
+
+/**
+ * Every watcher of a key is sent the same event objects: each is encoded once, not once per
+ * watcher (a put seen by 1,000 watchers would otherwise be encoded 1,000 times).
+ */
+const encodedEvents = new WeakMap<KvEvent, Uint8Array>();
+
+/** The responses of one batch share a header object: encode it once. */
+const encodedHeaders = new WeakMap<ResponseHeader, Uint8Array>();
+
+function encodeHeaderOnce(header: ResponseHeader): Uint8Array {
+  let encoded = encodedHeaders.get(header);
+  if (encoded === undefined) {
+    encoded = encodeResponseHeader(header);
+    encodedHeaders.set(header, encoded);
+  }
+  return encoded;
+}
+
+function encodeEventOnce(event: KvEvent): Uint8Array {
+  let encoded = encodedEvents.get(event);
+  if (encoded === undefined) {
+    encoded = encodeEvent(event);
+    encodedEvents.set(event, encoded);
+  }
+  return encoded;
 }
 
 /**
@@ -188,7 +215,7 @@ export function encodeWatchResponseFragments(
   message: WatchResponseMessage,
   fragmentOverBytes: number | undefined,
 ): Uint8Array[] {
-  const events = message.events.map(encodeEvent);
+  const events = message.events.map(encodeEventOnce);
   const whole = (): Uint8Array[] => [encodeWithEncodedEvents(message, events)];
   if (fragmentOverBytes === undefined || events.length < 2) return whole();
   const pieceBase = encodeWithEncodedEvents({ ...message, fragment: true, events: [] }, []).length;
@@ -214,7 +241,7 @@ const FRAGMENT_FIELD_BYTES = 2;
 
 function encodeWithEncodedEvents(message: WatchResponseMessage, events: readonly Uint8Array[]): Uint8Array {
   const writer = new ProtoWriter();
-  if (message.header !== undefined) writer.bytesFieldAlways(1, encodeResponseHeader(message.header));
+  if (message.header !== undefined) writer.bytesFieldAlways(1, encodeHeaderOnce(message.header));
   writer.int64Field(2, message.watchId);
   writer.boolField(3, message.created);
   writer.boolField(4, message.canceled);

@@ -105,16 +105,39 @@ async function receiveRequests(requests: AsyncIterable<WatchRequest>, stream: Wa
   }
 }
 
-/** Sends what the stream has, each send awaited; returns when the stream closes or the call ends. */
+/** Responses sent in one write, at most (messages and bytes): a fan-out sends many at once. */
+const SEND_BATCH_MESSAGES_MAX = 256;
+const SEND_BATCH_BYTES_MAX = 256 * 1024;
+
+/**
+ * Sends what the stream has, in batches of the responses ready now (one write each), each batch
+ * awaited; returns when the stream closes or the call ends.
+ */
 async function sendResponses(
   stream: WatchStream,
   settings: StreamSettings,
   call: ServerStreamCall<Uint8Array>,
 ): Promise<void> {
   for (;;) {
-    const response = stream.takeResponse();
-    if (response !== undefined) {
-      if (!(await sendResponse(response, settings, call))) {
+    const frames: Uint8Array[] = [];
+    let bytes = 0;
+    let headerRevision = -1;
+    let header: ResponseHeader | undefined;
+    while (frames.length < SEND_BATCH_MESSAGES_MAX && bytes < SEND_BATCH_BYTES_MAX) {
+      const response = stream.takeResponse();
+      if (response === undefined) break;
+      // Responses at one revision share one header object (so its encoding is reused too).
+      if (response.revision !== headerRevision || header === undefined) {
+        headerRevision = response.revision;
+        header = settings.header(response.revision);
+      }
+      for (const frame of encodeResponse(response, header, settings)) {
+        frames.push(frame);
+        bytes += frame.byteLength;
+      }
+    }
+    if (frames.length > 0) {
+      if (!(await sendFrames(frames, call))) {
         stream.close();
         return;
       }
@@ -127,14 +150,13 @@ async function sendResponses(
   }
 }
 
-/** False when the call is over (or a response cannot be sent, which ends the call). */
-async function sendResponse(
+function encodeResponse(
   response: WatchHubResponse,
+  header: ResponseHeader,
   settings: StreamSettings,
-  call: ServerStreamCall<Uint8Array>,
-): Promise<boolean> {
+): Uint8Array[] {
   const message = {
-    header: settings.header(response.revision),
+    header,
     watchId: response.watchId,
     created: response.created,
     canceled: response.canceled,
@@ -143,15 +165,19 @@ async function sendResponse(
     fragment: false,
     events: response.events,
   };
-  const frames = encodeWatchResponseFragments(
-    message,
-    response.fragment ? settings.fragmentOverBytes : undefined,
-  );
+  return encodeWatchResponseFragments(message, response.fragment ? settings.fragmentOverBytes : undefined);
+}
+
+/** False when the call is over (or a response cannot be sent, which ends the call). */
+async function sendFrames(
+  frames: readonly Uint8Array[],
+  call: ServerStreamCall<Uint8Array>,
+): Promise<boolean> {
   try {
-    for (const frame of frames) await call.send(frame);
+    await call.sendMany(frames);
     return true;
   } catch (error) {
-    // A rejection on a live call means this response cannot go (too big): end the stream with it.
+    // A rejection on a live call means a response cannot go (too big): end the stream with it.
     if (error instanceof GrpcError && !call.signal.aborted)
       call.end({ code: error.code, message: error.message });
     return false;
