@@ -28,6 +28,8 @@ const CLUSTER_UP_TIMEOUT_MS = 20_000;
 const NO_ADMIN_GRACE_MS = 3_000;
 const STOP_TIMEOUT_MS = 7_000;
 const POLL_MS = 100;
+/** Output chunks of `synod dev` kept for failure reports. */
+const OUTPUT_CHUNKS_KEPT = 2_000;
 /** Base ports whose +30002 stays below Linux's ephemeral range (32768), stepped by pid. */
 const BASE_PORT_FIRST = 1_100;
 const BASE_PORT_LAST = 2_700;
@@ -79,7 +81,10 @@ class DevCluster {
       [SYNOD_BIN, 'dev', '--base-port', String(basePort), '--data-dir', dataDir],
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const collect = (chunk: Buffer) => this.output.push(chunk.toString());
+    const collect = (chunk: Buffer) => {
+      this.output.push(chunk.toString());
+      if (this.output.length > OUTPUT_CHUNKS_KEPT) this.output.splice(1, 1); // keep the banner
+    };
     this.child.stdout?.on('data', collect);
     this.child.stderr?.on('data', collect);
   }
