@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { context as contextApi, trace } from '@opentelemetry/api';
 import type { PutRequest, RangeRequest } from '@synod/state';
-import { ClusterState } from '@synod/state';
+import { ClusterState, ETCD_ERRORS } from '@synod/state';
 import { AsyncLocalContextManager, MemoryTracerProvider } from '../observability/memory-tracer.fixture.js';
 import { startDriverCluster, waitFor } from '../raft-driver/driver.fixture.js';
+import type { RaftDriver } from '../raft-driver/raft-driver.js';
 import { StateService } from './state-service.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -163,6 +164,33 @@ describe('Raft spans of a traced write', () => {
       cluster.stop();
       trace.disable();
       contextApi.disable();
+    }
+  });
+});
+
+describe('StateService timeouts', () => {
+  test("a proposal that is never applied times out with etcd's error; later ones are unaffected", async () => {
+    // A driver that accepts proposals and never commits them (a leader that died with them).
+    const lostDriver = { node: { raft: { lead: 'gone' } }, propose: () => {} } as unknown as RaftDriver;
+    const service = new StateService({
+      nodeId: 'a',
+      driver: () => lostDriver,
+      createState: () => new ClusterState(),
+      requestTimeoutMs: 150,
+      maxPendingWrites: 10,
+    });
+    try {
+      const started = Date.now();
+      const first = service.write({ kind: 'put', request: put('k', 'v') });
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      const second = service.write({ kind: 'put', request: put('k', 'w') });
+      const firstResult = await first;
+      assert.deepEqual(firstResult, { ok: false, error: ETCD_ERRORS.timeout });
+      assert.ok(Date.now() - started >= 150, 'not before the timeout');
+      assert.equal(service.pendingProposals, 1, 'the younger proposal is still waiting');
+      assert.deepEqual(await second, { ok: false, error: ETCD_ERRORS.timeout });
+    } finally {
+      service.close();
     }
   });
 });

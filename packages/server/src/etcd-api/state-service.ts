@@ -36,12 +36,15 @@ interface LoggedMemberChange extends MemberChangeContext {
   readonly sequence: number;
 }
 
+/** How often waiting proposals are checked against their deadline. */
+const EXPIRY_CHECK_MS = 100;
 /** How often a request waiting for an election checks for a leader. */
 const LEADER_POLL_MS = 10;
 
 interface PendingProposal {
   readonly resolve: (result: StateResult<ClusterApplied | undefined>) => void;
-  readonly timer: ReturnType<typeof setTimeout>;
+  /** When the caller gives up (Date.now() ms): then the outcome is unknown to it (indeterminate). */
+  readonly deadline: number;
 }
 
 export interface StateServiceOptions {
@@ -73,6 +76,7 @@ export class StateService implements StateMachine {
   private readonly options: StateServiceOptions;
   private readonly pending = new Map<number, PendingProposal>();
   private nextSequence = 0;
+  private expiryTimer: ReturnType<typeof setInterval> | undefined;
   /** Unique per process start, so entries proposed before a restart never answer new requests. */
   private readonly origin: string;
 
@@ -222,13 +226,27 @@ export class StateService implements StateMachine {
 
   private awaitApply(sequence: number): Promise<StateResult<ClusterApplied | undefined>> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        // Indeterminate: the command may still be applied later (clients treat this as unknown).
-        this.pending.delete(sequence);
-        resolve({ ok: false, error: ETCD_ERRORS.timeout });
-      }, this.options.requestTimeoutMs);
-      this.pending.set(sequence, { resolve, timer });
+      this.pending.set(sequence, { resolve, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.expiryTimer ??= setInterval(() => this.expireOverdue(), EXPIRY_CHECK_MS);
     });
+  }
+
+  /**
+   * One timer for all waiting proposals instead of one each: they share a timeout, so the map's
+   * insertion order is deadline order and only its head needs looking at.
+   */
+  private expireOverdue(): void {
+    const now = Date.now();
+    for (const [sequence, waiting] of this.pending) {
+      if (waiting.deadline > now) break;
+      // Indeterminate: the command may still be applied later (clients treat this as unknown).
+      this.pending.delete(sequence);
+      waiting.resolve({ ok: false, error: ETCD_ERRORS.timeout });
+    }
+    if (this.pending.size === 0 && this.expiryTimer) {
+      clearInterval(this.expiryTimer);
+      this.expiryTimer = undefined;
+    }
   }
 
   private settle(origin: string, sequence: number, result: StateResult<ClusterApplied | undefined>): void {
@@ -236,7 +254,6 @@ export class StateService implements StateMachine {
     const waiting = this.pending.get(sequence);
     if (!waiting) return;
     this.pending.delete(sequence);
-    clearTimeout(waiting.timer);
     waiting.resolve(result);
   }
 
@@ -305,10 +322,11 @@ export class StateService implements StateMachine {
   /** Fails every waiting proposal (shutdown). */
   close(): void {
     for (const [sequence, waiting] of this.pending) {
-      clearTimeout(waiting.timer);
       waiting.resolve({ ok: false, error: ETCD_ERRORS.stopped });
       this.pending.delete(sequence);
     }
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.expiryTimer = undefined;
   }
 }
 
