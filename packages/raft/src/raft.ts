@@ -104,6 +104,21 @@ export abstract class RaftCore {
     }
   }
 
+  /**
+   * The driver lost its connection to `peer` (the process died or the link broke). If that was
+   * our leader, stop waiting out a full election timeout for it: forget it (so leader stickiness
+   * no longer refuses pre-votes) and campaign within a tick or two, the remaining voters in id
+   * order so that they do not split the vote. Only timing changes: votes and terms decide as ever,
+   * and a leader that is in fact alive keeps its followers through its next heartbeat.
+   */
+  leaderUnreachable(peer: NodeId): void {
+    if (this.role === 'leader' || peer === NO_NODE || this.lead !== peer) return;
+    const others = this.confState.voters.filter((voter) => voter !== peer).sort();
+    const rank = Math.max(0, others.indexOf(this.id));
+    this.lead = NO_NODE;
+    this.electionElapsed = Math.max(this.electionElapsed, this.randomizedElectionTimeout - 1 - rank);
+  }
+
   protected abstract tickLeader(): void;
 
   /** Starts an election now (pre-vote first unless `transfer`): used by timeouts, TimeoutNow and bootstrap. */

@@ -190,6 +190,7 @@ export class SynodServer {
       listen: { host: listen.host, port: listen.port },
       peers,
       onMessages: (_from, messages) => this.driver.receive(messages),
+      onPeerDisconnected: (peer) => this.driver.peerDisconnected(peer),
       logger: this.logger,
       ...peerTlsFactories(parts.config.peerTls),
     });

@@ -138,6 +138,13 @@ export class RaftDriver {
     this.kick();
   }
 
+  /** The transport lost its connection to `peer`: if it led us, an election starts without waiting. */
+  peerDisconnected(peer: NodeId): void {
+    if (this.stopped) return;
+    this.node.raft.leaderUnreachable(peer);
+    this.kick();
+  }
+
   /** Proposes a membership change (leader only; see RawNode.proposeConfChange). */
   proposeConfChange(change: ConfChange): ProposeResult {
     const result = this.node.proposeConfChange(change);

@@ -30,6 +30,8 @@ export interface LinkContext {
   readonly self: Hello;
   /** A member joining an existing cluster learns the cluster id from its first peer (see PeerTransport). */
   adoptClusterId(clusterId: string): void;
+  /** Told when an established connection to the peer closes. */
+  peerDisconnected(peer: string): void;
   readonly limits: TransportLimits;
   readonly logger: TransportLogger;
   readonly connect: ConnectToPeer;
@@ -291,8 +293,10 @@ export class PeerLink {
     clearTimeout(this.handshakeTimer);
     this.handshakeTimer = undefined;
     if (this.stopped) return;
-    if (wasConnected)
+    if (wasConnected) {
       this.context.logger.info({ peer: this.nodeId, ...this.address }, 'lost connection to peer');
+      this.context.peerDisconnected(this.nodeId);
+    }
     this.scheduleReconnect();
   }
 

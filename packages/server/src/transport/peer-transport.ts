@@ -35,6 +35,8 @@ export interface PeerTransportOptions {
   readonly peers: ReadonlyMap<NodeId, PeerAddress>;
   /** Validated messages from `from`, addressed to this node, in the order `from` sent them. */
   readonly onMessages: (from: NodeId, messages: readonly Message[]) => void;
+  /** A connection to a peer that was up closed (the peer died, restarted or the link broke). */
+  readonly onPeerDisconnected?: (peer: NodeId) => void;
   readonly logger: TransportLogger;
   /** Socket factory for outbound connections (default: TCP). Inject TLS here. */
   readonly connect?: ConnectToPeer;
@@ -93,6 +95,7 @@ export class PeerTransport {
     this.linkContext = {
       self: this.self,
       adoptClusterId: (clusterId: string) => this.adoptClusterId(clusterId),
+      peerDisconnected: (peer: NodeId) => this.options.onPeerDisconnected?.(peer),
       limits: this.limits,
       logger: options.logger,
       connect: options.connect ?? connectTcp,
