@@ -2,6 +2,7 @@
 // as two 32-bit halves (exposed as bigint, or as number when the value fits), length-delimited
 // fields, and skipping of unknown fields of every wire type. The reader never reads outside its
 // bounds: malformed input throws ProtoDecodeError, nothing else.
+import { slabBytes } from '../../util/slab-bytes.js';
 
 export const WireType = {
   VARINT: 0,
@@ -288,6 +289,12 @@ export class ProtoReader {
 }
 
 const INITIAL_WRITER_BYTES = 256;
+/** Scratch buffers kept for reuse (writers nest, so a few are in use at once), and their largest size. */
+const SCRATCH_BUFFERS_KEPT = 16;
+const SCRATCH_BUFFER_BYTES_KEPT_MAX = 64 * 1024;
+const scratchBuffers: Uint8Array[] = [];
+/** A finished writer's buffer: writing after finish() fails loudly (an empty buffer cannot take bytes). */
+const FINISHED = new Uint8Array(0);
 const utf8Encoder = new TextEncoder();
 
 /**
@@ -302,11 +309,22 @@ const utf8Encoder = new TextEncoder();
  * return writer.finish();
  */
 export class ProtoWriter {
-  private buffer = new Uint8Array(INITIAL_WRITER_BYTES);
+  // Scratch space borrowed from a small pool: a fresh zero-filled buffer per message was the
+  // largest cost of encoding small messages (watch responses go out thousands of times a second).
+  private buffer = scratchBuffers.pop() ?? new Uint8Array(INITIAL_WRITER_BYTES);
   private position = 0;
+  private finished: Uint8Array | undefined;
 
+  /** The message's bytes (a copy of exactly its size); the writer's scratch space goes back to the pool. */
   finish(): Uint8Array {
-    return this.buffer.subarray(0, this.position);
+    if (this.finished !== undefined) return this.finished;
+    const bytes = slabBytes(this.position);
+    bytes.set(this.buffer.subarray(0, this.position));
+    if (scratchBuffers.length < SCRATCH_BUFFERS_KEPT && this.buffer.length <= SCRATCH_BUFFER_BYTES_KEPT_MAX)
+      scratchBuffers.push(this.buffer);
+    this.buffer = FINISHED;
+    this.finished = bytes;
+    return bytes;
   }
 
   tag(fieldNumber: number, wireType: WireTypeCode): void {
@@ -460,6 +478,7 @@ export class ProtoWriter {
   }
 
   private ensure(extraBytes: number): void {
+    if (this.buffer === FINISHED) throw new Error('ProtoWriter used after finish()');
     const needed = this.position + extraBytes;
     if (needed <= this.buffer.length) return;
     let size = this.buffer.length * 2;
