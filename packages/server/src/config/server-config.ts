@@ -40,6 +40,8 @@ export interface ServerConfig {
   readonly maxTxnOps: number;
   readonly quotaBackendBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly metrics: 'basic' | 'off';
+  readonly traceRequests: 'off' | 'all';
   readonly clientTls: TlsFiles | undefined;
   readonly peerTls: TlsFiles | undefined;
   /** The admin HTTP server (metrics, health, dashboard): by default the first client URL's port + 2. Port 0 picks a free one. */
@@ -120,6 +122,16 @@ export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
     defaultValue: '2147483648',
   },
   'log-level': { type: 'string', help: 'debug, info, warn or error.', defaultValue: 'info' },
+  metrics: {
+    type: 'string',
+    help: "'basic' counts every request for /metrics; 'off' leaves the request path uncounted (Raft, WAL and store gauges stay).",
+    defaultValue: 'basic',
+  },
+  'trace-requests': {
+    type: 'string',
+    help: "'off' (default): spans only if an OpenTelemetry SDK is registered (e.g. with node --import); 'all': trace every request, with the built-in recorder when no SDK is registered (it keeps the latest 1,000 spans in memory).",
+    defaultValue: 'off',
+  },
   'cert-file': { type: 'string', help: 'Path to the client server TLS certificate.' },
   'key-file': { type: 'string', help: 'Path to the client server TLS key.' },
   'trusted-ca-file': { type: 'string', help: 'Path to the client server TLS trusted CA.' },
@@ -253,6 +265,8 @@ function buildConfig(
     maxTxnOps: positiveNumber(value, 'max-txn-ops'),
     quotaBackendBytes: positiveNumber(value, 'quota-backend-bytes'),
     logLevel: logLevel as ServerConfig['logLevel'],
+    metrics: oneOf(value, 'metrics', ['basic', 'off'] as const),
+    traceRequests: oneOf(value, 'trace-requests', ['off', 'all'] as const),
     clientTls,
     peerTls,
     listenAdminUrl: adminUrlOf(value('listen-admin-urls'), listenClientUrls[0]!),
@@ -383,4 +397,15 @@ export function formatFlagHelp(): string {
     return `  --${flag.padEnd(28)} ${spec.help}${defaults}`;
   });
   return rows.join('\n');
+}
+
+function oneOf<const T extends string>(
+  value: (flag: string) => unknown,
+  flag: string,
+  allowed: readonly T[],
+): T {
+  const given = String(value(flag));
+  if (!(allowed as readonly string[]).includes(given))
+    throw new ConfigError(`--${flag} must be one of ${allowed.join(', ')} (got ${given})`);
+  return given as T;
 }

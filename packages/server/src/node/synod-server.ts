@@ -22,6 +22,7 @@ import { StateService } from '../etcd-api/state-service.js';
 import { WatchHub } from '../etcd-api/watch/watch-hub.js';
 import { registerWatchService } from '../etcd-api/watch/watch-service.js';
 import { GrpcServer } from '../grpc/server.js';
+import { enableBuiltInTracing } from '../observability/built-in-tracing.js';
 import { ServerObservability } from '../observability/server-observability.js';
 import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js';
 import { RaftDiskStorage } from '../storage/raft-storage.js';
@@ -202,7 +203,8 @@ export class SynodServer {
     });
     this.observability = new ServerObservability(this, { logger: this.logger });
     this.grpc = new GrpcServer({
-      observer: this.observability.grpcObserver,
+      // --metrics off: the request path is not counted (and without an observer, not traced).
+      ...(parts.config.metrics === 'off' ? {} : { observer: this.observability.grpcObserver }),
       guard: createAuthGuard({
         authorizer: this.authorizer,
         enabled: () => this.state.state.auth.enabled,
@@ -244,6 +246,13 @@ export class SynodServer {
   }
 
   static async start(config: ServerConfig, logger: Logger): Promise<SynodServer> {
+    if (config.traceRequests === 'all') {
+      const recorder = enableBuiltInTracing();
+      logger.info(
+        { tracing: recorder ? 'built-in recorder' : 'the registered OpenTelemetry SDK' },
+        'tracing every request',
+      );
+    }
     mkdirSync(config.dataDir, { recursive: true });
     const identity = loadOrCreateIdentity(config);
     const storage = await RaftDiskStorage.open(config.dataDir, { logger });
