@@ -51,7 +51,9 @@ export async function eventually(
       lastError = (error as Error).message; // not yet
     }
     if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${lastError.slice(-300)})` : ''}`);
+      throw new Error(
+        `timed out waiting for ${what}${lastError ? ` (last error: ${lastError.slice(-300)})` : ''}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
