@@ -17,7 +17,7 @@ interface ListedMember {
 /** etcdctl's simple output keeps 64-bit ids exact (its JSON output has them as numbers). */
 async function memberList(endpoint: string): Promise<ListedMember[]> {
   return (await etcdctl(endpoint, ['member', 'list'])).split('\n').map((line) => {
-    const [id, , name, , , isLearner] = line.split(', ');
+    const [id, , name, , , isLearner] = line.split(', ').map((field) => field.trim());
     return { id: id!, name: name!, isLearner: isLearner === 'true' };
   });
 }
@@ -45,7 +45,7 @@ describe('membership and maintenance through etcdctl', { skip: etcdctlMissing() 
       `--peer-urls=${joiner.peerUrl}`,
       '--learner',
     ]);
-    assert.match(added, /Member [0-9a-f]+ added to cluster/);
+    assert.match(added, /Member\s+[0-9a-f]+ added to cluster/);
     assert.match(added, /ETCD_INITIAL_CLUSTER_STATE="existing"/);
     await cluster.start(joiner, ['--initial-cluster-state', 'existing']);
     const joinerEndpoint = bareEndpoint(joiner.clientUrl);
