@@ -154,3 +154,27 @@ describe('watch codecs', () => {
     );
   });
 });
+
+describe('watch responses shared between watchers', () => {
+  test('each watcher gets its own id over the shared events, and different event lists never share bytes', () => {
+    const e1 = event('a', 4, 9);
+    const e2 = event('b', 4, 9);
+    const e3 = event('c', 4, 9);
+    const e4 = event('d', 4, 9);
+    for (const watchId of [0, 1, 127, 128, 300_000]) {
+      const decoded = decodeWatchResponse(encodeWatchResponse({ ...response([e1, e2, e4]), watchId }));
+      assert.equal(decoded.watchId, watchId);
+      assert.deepEqual(decoded.events, [e1, e2, e4]);
+    }
+    // Same first and last event and count, a different one between (watchers of different ranges).
+    const other = decodeWatchResponse(encodeWatchResponse({ ...response([e1, e3, e4]), watchId: 5 }));
+    assert.deepEqual(other.events, [e1, e3, e4]);
+    const again = decodeWatchResponse(encodeWatchResponse({ ...response([e1, e2, e4]), watchId: 6 }));
+    assert.deepEqual(again.events, [e1, e2, e4]);
+    // A new header revision is not served from the previous one's bytes.
+    const later = decodeWatchResponse(
+      encodeWatchResponse({ ...response([e1, e2, e4]), header: { ...HEADER, revision: 43 }, watchId: 6 }),
+    );
+    assert.equal(later.header?.revision, 43);
+  });
+});

@@ -2,6 +2,7 @@
 // out, and etcd's splitting of a big response into fragments. Encoders leave proto3 defaults out,
 // as Go does; decoders give absent fields their defaults and skip unknown fields.
 import type { KvEvent, ResponseHeader } from '@synod/state';
+import { slabBytes } from '../../util/slab-bytes.js';
 import { decodeEvent, decodeResponseHeader, encodeEvent, encodeResponseHeader } from '../proto/messages.js';
 import { fieldTag, ProtoReader, ProtoWriter, WireType } from '../proto/wire.js';
 import type { WatchCreateRequest, WatchFilter } from './watch-hub.js';
@@ -176,7 +177,80 @@ export function decodeWatchResponse(bytes: Uint8Array): WatchResponseMessage {
 }
 
 export function encodeWatchResponse(message: WatchResponseMessage): Uint8Array {
-  return encodeWithEncodedEvents(message, message.events.map(encodeEventOnce));
+  return (
+    encodePlainEventsResponse(message) ??
+    encodeWithEncodedEvents(message, message.events.map(encodeEventOnce))
+  );
+}
+
+/** The header and events of a response, encoded once for every watcher that is sent them. */
+interface SharedBody {
+  readonly header: ResponseHeader;
+  readonly events: readonly KvEvent[];
+  readonly bytes: Uint8Array;
+}
+
+const sharedBodies = new WeakMap<KvEvent, SharedBody>();
+/** Tag of WatchResponse.watch_id (field 2, varint). */
+const WATCH_ID_TAG = 0x10;
+const VARINT_BYTES_MAX = 10;
+
+/**
+ * The common response — events for a watch, nothing else — is the same bytes for every watcher
+ * but for its watch id. The rest is encoded once per batch of events and the id appended (fields
+ * may come in any order in protobuf), so a put seen by 1,000 watchers costs one encoding.
+ */
+function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | undefined {
+  const { header, events } = message;
+  if (
+    header === undefined ||
+    events.length === 0 ||
+    message.created ||
+    message.canceled ||
+    message.compactRevision !== 0 ||
+    message.cancelReason !== '' ||
+    message.fragment ||
+    message.watchId < 0
+  ) {
+    return undefined;
+  }
+  const first = events[0]!;
+  let body = sharedBodies.get(first);
+  // The same events, by identity (watchers of different ranges may share a first event only).
+  if (body === undefined || !sameEvents(body.events, events) || !sameHeader(body.header, header)) {
+    const bytes = encodeWithEncodedEvents({ ...message, watchId: 0 }, events.map(encodeEventOnce));
+    body = { header, events, bytes };
+    sharedBodies.set(first, body);
+  }
+  if (message.watchId === 0) return body.bytes;
+  const bytes = slabBytes(body.bytes.length + 1 + VARINT_BYTES_MAX);
+  bytes.set(body.bytes);
+  let offset = body.bytes.length;
+  bytes[offset++] = WATCH_ID_TAG;
+  let rest = message.watchId;
+  while (rest >= 0x80) {
+    bytes[offset++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  bytes[offset++] = rest;
+  return bytes.subarray(0, offset);
+}
+
+function sameEvents(a: readonly KvEvent[], b: readonly KvEvent[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameHeader(a: ResponseHeader, b: ResponseHeader): boolean {
+  return (
+    a === b ||
+    (a.revision === b.revision &&
+      a.raftTerm === b.raftTerm &&
+      a.memberId === b.memberId &&
+      a.clusterId === b.clusterId)
+  );
 }
 
 /**
@@ -215,6 +289,8 @@ export function encodeWatchResponseFragments(
   message: WatchResponseMessage,
   fragmentOverBytes: number | undefined,
 ): Uint8Array[] {
+  const plain = fragmentOverBytes === undefined ? encodePlainEventsResponse(message) : undefined;
+  if (plain !== undefined) return [plain];
   const events = message.events.map(encodeEventOnce);
   const whole = (): Uint8Array[] => [encodeWithEncodedEvents(message, events)];
   if (fragmentOverBytes === undefined || events.length < 2) return whole();
