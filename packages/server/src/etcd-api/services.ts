@@ -1,9 +1,8 @@
 // etcd v3 gRPC services, thin (STYLE §4): decode (done by the codecs), call the KV service,
 // add etcd's response header, map EtcdErrors to gRPC statuses with etcd's exact messages.
-import type { EtcdError, KvWriteRequest, KvWriteResponse, ResponseHeader } from '@synod/state';
+import type { KvWriteRequest, KvWriteResponse, ResponseHeader } from '@synod/state';
 import { unary } from '../grpc/methods.js';
 import type { GrpcServer } from '../grpc/server.js';
-import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../grpc/status.js';
 import type { SynodServer } from '../node/synod-server.js';
 import { registerClusterService } from './admin-rpc/cluster-service.js';
 import { registerMaintenanceService } from './admin-rpc/maintenance-service.js';
@@ -11,6 +10,7 @@ import { serverClusterBackend, serverMaintenanceBackend } from './admin-rpc/serv
 import { registerElectionService } from './concurrency/election-service.js';
 import { registerLockService } from './concurrency/lock-service.js';
 import { serverConcurrencyBackend } from './concurrency/server-backend.js';
+import { etcdErrorToGrpc } from './etcd-grpc-error.js';
 import { registerLeaseService } from './lease/lease-service.js';
 import { MemberAdmin } from './member-admin.js';
 import { ETCD_METHOD_CODECS } from './proto/messages.js';
@@ -19,22 +19,7 @@ import type { StateResult } from './state-service.js';
 /** The version etcdctl shows: the etcd API level we serve. */
 export const SERVED_ETCD_VERSION = '3.4.0';
 
-const STATUS_OF: Record<EtcdError['code'], GrpcStatusCode> = {
-  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
-  OutOfRange: GrpcStatus.OUT_OF_RANGE,
-  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
-  NotFound: GrpcStatus.NOT_FOUND,
-  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
-  PermissionDenied: GrpcStatus.PERMISSION_DENIED,
-  Unauthenticated: GrpcStatus.UNAUTHENTICATED,
-  Unavailable: GrpcStatus.UNAVAILABLE,
-  DataLoss: GrpcStatus.DATA_LOSS,
-  Canceled: GrpcStatus.CANCELLED,
-};
-
-function toGrpcError(error: EtcdError): GrpcError {
-  return new GrpcError(STATUS_OF[error.code], error.message);
-}
+const toGrpcError = etcdErrorToGrpc;
 
 function unwrap<T>(result: StateResult<T>): { value: T; revision: number } {
   if (!result.ok) throw toGrpcError(result.error);

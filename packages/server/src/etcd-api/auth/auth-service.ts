@@ -4,7 +4,7 @@
 import type { AuthCommandValues, EtcdError, ResponseHeader } from '@synod/state';
 import { unary } from '../../grpc/methods.js';
 import type { GrpcServer } from '../../grpc/server.js';
-import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../../grpc/status.js';
+import { etcdErrorToGrpc } from '../etcd-grpc-error.js';
 import {
   type AuthEmptyRequest,
   type AuthenticateRequest,
@@ -76,24 +76,7 @@ export interface AuthBackend {
   ): Answer<'roleRevokePermission'>;
 }
 
-/** gRPC status of each etcd error code (etcd's rpctypes). */
-const STATUS_OF: Record<EtcdError['code'], GrpcStatusCode> = {
-  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
-  OutOfRange: GrpcStatus.OUT_OF_RANGE,
-  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
-  NotFound: GrpcStatus.NOT_FOUND,
-  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
-  PermissionDenied: GrpcStatus.PERMISSION_DENIED,
-  Unauthenticated: GrpcStatus.UNAUTHENTICATED,
-  Unavailable: GrpcStatus.UNAVAILABLE,
-  DataLoss: GrpcStatus.DATA_LOSS,
-  Canceled: GrpcStatus.CANCELLED,
-};
-
-/** The gRPC error a client sees for an etcd error: etcd's code and exact message. */
-export function etcdErrorToGrpc(error: EtcdError): GrpcError {
-  return new GrpcError(STATUS_OF[error.code], error.message);
-}
+export { etcdErrorToGrpc };
 
 /** Backend method names by RPC name. */
 const BACKEND_METHOD: { readonly [M in AuthMethodName]: keyof AuthBackend } = {

@@ -1,25 +1,7 @@
-// How the Lock and Election services answer failures. Errors of the KV store keep etcd's status
-// and message; errors of the recipe itself are plain Go errors in etcd, which gRPC-Go sends as
-// UNKNOWN with the error's text, so clients matching on that text see it here too.
-import type { EtcdError } from '@synod/state';
-import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../../grpc/status.js';
+import { GrpcError, GrpcStatus } from '../../grpc/status.js';
+import { etcdErrorToGrpc } from '../etcd-grpc-error.js';
 
-const STATUS_OF: Record<EtcdError['code'], GrpcStatusCode> = {
-  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
-  OutOfRange: GrpcStatus.OUT_OF_RANGE,
-  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
-  NotFound: GrpcStatus.NOT_FOUND,
-  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
-  PermissionDenied: GrpcStatus.PERMISSION_DENIED,
-  Unauthenticated: GrpcStatus.UNAUTHENTICATED,
-  Unavailable: GrpcStatus.UNAVAILABLE,
-  DataLoss: GrpcStatus.DATA_LOSS,
-  Canceled: GrpcStatus.CANCELLED,
-};
-
-export function toGrpcError(error: EtcdError): GrpcError {
-  return new GrpcError(STATUS_OF[error.code], error.message);
-}
+export const toGrpcError = etcdErrorToGrpc;
 
 /** The recipe's own errors, verbatim from etcd (client/v3/concurrency, server/.../v3election). */
 export const RECIPE_ERRORS = {

@@ -6,7 +6,7 @@ import type { EtcdError, ResponseHeader } from '@synod/state';
 import { LEASE_ERRORS } from '@synod/state';
 import { bidiStreaming, type ServerStreamCall, unary } from '../../grpc/methods.js';
 import type { GrpcServer } from '../../grpc/server.js';
-import { GrpcError, GrpcStatus, type GrpcStatusCode } from '../../grpc/status.js';
+import { etcdErrorToGrpc } from '../etcd-grpc-error.js';
 import {
   LEASE_METHOD_CODECS,
   type LeaseKeepAliveRequest,
@@ -67,23 +67,8 @@ export interface LeaseServiceStats {
   readonly keepAlivesInFlight: number;
 }
 
-const STATUS_OF: Record<EtcdError['code'], GrpcStatusCode> = {
-  InvalidArgument: GrpcStatus.INVALID_ARGUMENT,
-  OutOfRange: GrpcStatus.OUT_OF_RANGE,
-  ResourceExhausted: GrpcStatus.RESOURCE_EXHAUSTED,
-  NotFound: GrpcStatus.NOT_FOUND,
-  FailedPrecondition: GrpcStatus.FAILED_PRECONDITION,
-  PermissionDenied: GrpcStatus.PERMISSION_DENIED,
-  Unauthenticated: GrpcStatus.UNAUTHENTICATED,
-  Unavailable: GrpcStatus.UNAVAILABLE,
-  DataLoss: GrpcStatus.DATA_LOSS,
-  Canceled: GrpcStatus.CANCELLED,
-};
-
 /** The status etcd answers an EtcdError with: its code, its exact message. */
-export function leaseGrpcError(error: EtcdError): GrpcError {
-  return new GrpcError(STATUS_OF[error.code], error.message);
-}
+export const leaseGrpcError = etcdErrorToGrpc;
 
 function unwrap<T>(result: LeaseResult<T>): { value: T; revision: number } {
   if (!result.ok) throw leaseGrpcError(result.error);
