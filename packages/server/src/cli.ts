@@ -5,8 +5,9 @@ import { runDev } from './dev.js';
 
 const USAGE = `Usage:
   synod start [flags]     run one cluster member (flags below, also SYNOD_<FLAG> variables or --config-file)
-  synod dev [--nodes 3] [--base-port 2379] [--data-dir .synod]
-                          run a local cluster: client ports 2379, 22379, 32379; peers 2380, 22380, 32380
+  synod dev [--nodes 3] [--base-port 2379] [--data-dir .synod] [--control-port <base+8>]
+                          run a local cluster: client ports 2379, 22379, 32379; peers 2380, 22380, 32380;
+                          dashboard and /metrics on 2381, 22381, 32381; fault controls on 2387
   synod --help
 
 Flags of 'synod start':
