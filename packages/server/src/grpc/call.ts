@@ -3,7 +3,13 @@
 // into the statuses the protocol prescribes. Nothing a client sends can throw out of here.
 import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
-import { type DeframeFailure, frameMessage, MessageDeframer } from './framing.js';
+import {
+  type DeframeFailure,
+  frameMessage,
+  MESSAGE_PREFIX_BYTES,
+  MessageDeframer,
+  writeFramedMessage,
+} from './framing.js';
 import { Metadata } from './metadata.js';
 import type { CallContext, ErasedCodec, MethodDefinition, PeerInfo, ServerStreamCall } from './methods.js';
 import { RequestQueue } from './request-queue.js';
@@ -168,13 +174,25 @@ export class ServerCall implements ServerStreamCall<unknown> {
   /** Sends several messages in one write (fan-out streams send many small ones at a time). */
   sendMany(messages: readonly unknown[]): Promise<void> {
     if (this.finished) return handledRejection(this.endReason ?? new Error('send() after the call ended'));
-    const frames: Buffer[] = [];
-    for (const message of messages) {
-      const encoded = this.encodeFrame(message);
+    let frame: Buffer;
+    if (messages.length === 1) {
+      const encoded = this.encodeFrame(messages[0]);
       if (encoded instanceof GrpcError) return handledRejection(encoded);
-      frames.push(encoded);
+      frame = encoded;
+    } else {
+      // Several messages framed straight into one buffer: one copy of each, one write.
+      const bodies: Uint8Array[] = [];
+      let total = 0;
+      for (const message of messages) {
+        const body = this.encodeMessage(message);
+        if (body instanceof GrpcError) return handledRejection(body);
+        bodies.push(body);
+        total += MESSAGE_PREFIX_BYTES + body.length;
+      }
+      frame = Buffer.allocUnsafe(total);
+      let offset = 0;
+      for (const body of bodies) offset = writeFramedMessage(frame, offset, body);
     }
-    const frame = frames.length === 1 ? frames[0]! : Buffer.concat(frames);
     if (this.stream.writableLength > this.owner.limits.sendBufferBytesMax) {
       const overflow = new GrpcError(
         GrpcStatus.RESOURCE_EXHAUSTED,
@@ -316,6 +334,12 @@ export class ServerCall implements ServerStreamCall<unknown> {
 
   /** Encodes a response and frames it; a GrpcError if it cannot be sent (handler or codec bug, size). */
   private encodeFrame(message: unknown): Buffer | GrpcError {
+    const bytes = this.encodeMessage(message);
+    return bytes instanceof GrpcError ? bytes : frameMessage(bytes);
+  }
+
+  /** Encodes a response; a GrpcError if it cannot be sent (handler or codec bug, size). */
+  private encodeMessage(message: unknown): Uint8Array | GrpcError {
     let bytes: Uint8Array;
     try {
       bytes = this.codec.encode(message);
@@ -330,7 +354,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
         `grpc: trying to send message larger than max (${bytes.length} vs. ${max})`,
       );
     }
-    return frameMessage(bytes);
+    return bytes;
   }
 
   private failFromHandler(error: unknown): void {

@@ -160,12 +160,18 @@ function readUint32(bytes: Uint8Array, at: number): number {
 
 /** One uncompressed length-prefixed message, ready to write to a stream. */
 export function frameMessage(message: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + message.length);
+  writeFramedMessage(frame, 0, message);
+  return frame;
+}
+
+/** Writes `message` with its gRPC prefix into `into` at `offset` (room checked by the caller); returns the end. */
+export function writeFramedMessage(into: Buffer, offset: number, message: Uint8Array): number {
   if (message.length > MESSAGE_LENGTH_LIMIT_BYTES) {
     throw new RangeError(`a gRPC message cannot exceed ${MESSAGE_LENGTH_LIMIT_BYTES} bytes`);
   }
-  const frame = Buffer.allocUnsafe(MESSAGE_PREFIX_BYTES + message.length);
-  frame[0] = FLAG_UNCOMPRESSED;
-  frame.writeUInt32BE(message.length, 1);
-  frame.set(message, MESSAGE_PREFIX_BYTES);
-  return frame;
+  into[offset] = FLAG_UNCOMPRESSED;
+  into.writeUInt32BE(message.length, offset + 1);
+  into.set(message, offset + MESSAGE_PREFIX_BYTES);
+  return offset + MESSAGE_PREFIX_BYTES + message.length;
 }
