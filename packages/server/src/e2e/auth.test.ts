@@ -34,6 +34,11 @@ describe('auth through etcdctl on a 3-member cluster', { skip: etcdctlMissing() 
     assert.equal(await etcdctl(other, ['--user=alice:alicepw', 'get', 'app/k', '--print-value-only']), 'v');
     await assert.rejects(etcdctl(other, ['--user=alice:alicepw', 'put', 'other', 'v']), /permission denied/);
     await assert.rejects(etcdctl(other, ['--user=alice:alicepw', 'user', 'list']), /permission denied/);
+    // Every watch a stream creates is checked: none on keys alice may not read.
+    const refusedWatch = await etcdctl(other, ['--user=alice:alicepw', 'watch', 'secret']).catch(
+      (error: Error) => error.message,
+    );
+    assert.match(refusedWatch, /permission denied/);
     assert.match(await etcdctl(other, ['--user=root:rootpw', 'user', 'list']), /alice/);
 
     await etcdctl(one, ['--user=root:rootpw', 'role', 'revoke-permission', 'app', '--prefix=true', 'app/']);

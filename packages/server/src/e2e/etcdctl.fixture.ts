@@ -3,6 +3,8 @@ import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
+/** Longest an etcdctl command may run in a test. */
+const ETCDCTL_TIMEOUT_MS = 30_000;
 
 /** etcdctl 3.4 puts the URL's scheme into the HTTP/2 authority, which Node refuses: pass host:port. */
 export function bareEndpoint(url: string): string {
@@ -12,6 +14,8 @@ export function bareEndpoint(url: string): string {
 export async function etcdctl(endpoints: string, args: readonly string[], input?: string): Promise<string> {
   const child = run('etcdctl', [`--endpoints=${endpoints}`, '--command-timeout=10s', ...args], {
     env: { ...process.env, ETCDCTL_API: '3' },
+    // Commands without a deadline of their own (watch, lock, elect) are killed here instead.
+    timeout: ETCDCTL_TIMEOUT_MS,
   });
   if (input !== undefined) child.child.stdin?.end(input);
   try {

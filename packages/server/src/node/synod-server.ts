@@ -6,15 +6,22 @@ import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
-import { type ClusterCommand, type ClusterMember, ClusterState, type KvEvent } from '@synod/state';
+import {
+  AUTH_ERRORS,
+  type ClusterCommand,
+  type ClusterMember,
+  ClusterState,
+  type KvEvent,
+} from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
 import { AuthEdge } from '../etcd-api/auth/auth-edge.js';
 import { registerAuthService } from '../etcd-api/auth/auth-service.js';
 import { EtcdAuthorizer } from '../etcd-api/auth/authorizer.js';
+import { ETCD_AUTH_REQUIREMENTS } from '../etcd-api/auth/method-requirements.js';
 import { PasswordHasher } from '../etcd-api/auth/password.js';
 import { SimpleTokenManager } from '../etcd-api/auth/simple-token-manager.js';
-import { createAuthGuard } from '../etcd-api/auth-guard.js';
+import { createAuthGuard, currentRequester } from '../etcd-api/auth-guard.js';
 import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
 import { registerEtcdServices, responseHeaderOf } from '../etcd-api/services.js';
@@ -226,7 +233,16 @@ export class SynodServer {
         : {}),
     });
     registerEtcdServices(this.grpc, this);
-    registerWatchService(this.grpc, this.watches, responseHeaderOf(this));
+    registerWatchService(this.grpc, this.watches, responseHeaderOf(this), {
+      // etcd checks read permission on every watch a stream creates, not once per stream.
+      authorizeCreate: (request) => {
+        const auth = this.state.state.auth;
+        if (!auth.enabled) return undefined;
+        const requester = currentRequester();
+        if (requester === undefined) return AUTH_ERRORS.userEmpty.message;
+        return auth.checkRequirement(requester, ETCD_AUTH_REQUIREMENTS.Watch.Create(request))?.message;
+      },
+    });
     registerAuthService(
       this.grpc,
       new AuthEdge({

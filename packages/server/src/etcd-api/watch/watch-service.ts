@@ -8,7 +8,7 @@ import { bidiStreaming, type MethodCodec, type ServerStreamCall } from '../../gr
 import type { GrpcServer } from '../../grpc/server.js';
 import { GrpcError } from '../../grpc/status.js';
 import { decodeWatchRequest, encodeWatchResponseFragments, type WatchRequest } from './watch-codec.js';
-import type { WatchHub, WatchHubResponse, WatchStream } from './watch-hub.js';
+import type { WatchCreateRequest, WatchHub, WatchHubResponse, WatchStream } from './watch-hub.js';
 
 /** etcd's default --experimental-watch-progress-notify-interval. */
 export const WATCH_PROGRESS_NOTIFY_INTERVAL_MS = 10 * 60 * 1000;
@@ -20,6 +20,11 @@ const PROGRESS_JITTER_FRACTION = 0.1;
 export const WATCH_FRAGMENT_OVER_BYTES = ETCD_LIMITS.maxRequestBytes + 512 * 1024;
 
 export interface WatchServiceOptions {
+  /**
+   * Checks each create against the caller's permissions (auth): the reason to refuse it, or
+   * undefined to let it through. Runs in the call's context (who called is known there).
+   */
+  readonly authorizeCreate?: (request: WatchCreateRequest) => string | undefined;
   /** How often an idle progress_notify watch gets a progress response. Default 10 minutes; at least 100 ms. */
   readonly progressNotifyIntervalMs?: number;
   /** Responses at least this big are split for watches that asked for fragments. */
@@ -54,6 +59,7 @@ export function registerWatchService(
     progressIntervalMs: Math.max(requested, WATCH_PROGRESS_NOTIFY_INTERVAL_MIN_MS),
     fragmentOverBytes: options.fragmentOverBytes ?? WATCH_FRAGMENT_OVER_BYTES,
     random: options.random ?? Math.random,
+    authorizeCreate: options.authorizeCreate,
   };
   grpc.addService('etcdserverpb.Watch', {
     Watch: bidiStreaming(WATCH_METHOD_CODEC, (requests, call) => serveStream(hub, settings, requests, call)),
@@ -65,6 +71,7 @@ interface StreamSettings {
   readonly progressIntervalMs: number;
   readonly fragmentOverBytes: number;
   readonly random: () => number;
+  readonly authorizeCreate: ((request: WatchCreateRequest) => string | undefined) | undefined;
 }
 
 async function serveStream(
@@ -80,7 +87,7 @@ async function serveStream(
   const ticker = setInterval(() => stream.progressTick(), settings.progressIntervalMs + jitterMs);
   try {
     // Receiving ends when the client half-closes; sending goes on until the call ends.
-    await Promise.all([sendResponses(stream, settings, call), receiveRequests(requests, stream)]);
+    await Promise.all([sendResponses(stream, settings, call), receiveRequests(requests, stream, settings)]);
   } finally {
     clearInterval(ticker);
     call.signal.removeEventListener('abort', close);
@@ -88,7 +95,11 @@ async function serveStream(
   }
 }
 
-async function receiveRequests(requests: AsyncIterable<WatchRequest>, stream: WatchStream): Promise<void> {
+async function receiveRequests(
+  requests: AsyncIterable<WatchRequest>,
+  stream: WatchStream,
+  settings: StreamSettings,
+): Promise<void> {
   for await (const request of requests) {
     if (stream.closed) return;
     if (request.kind === 'progress') {
@@ -100,8 +111,11 @@ async function receiveRequests(requests: AsyncIterable<WatchRequest>, stream: Wa
     // A full answer queue stops reading: HTTP/2 flow control then slows the client down.
     while (!stream.hasControlRoom && !stream.closed) await stream.waitForControlRoom();
     if (stream.closed) return;
-    if (request.kind === 'create') stream.create(request.request);
-    else stream.cancel(request.watchId);
+    if (request.kind === 'create') {
+      const refused = settings.authorizeCreate?.(request.request);
+      if (refused === undefined) stream.create(request.request);
+      else stream.refuse(refused);
+    } else stream.cancel(request.watchId);
   }
 }
 

@@ -114,6 +114,18 @@ export class WatchStream {
     this.refreshReady(watcher);
   }
 
+  /** Answers a create that is refused before it reaches the hub (auth): created and cancelled, id -1. */
+  refuse(reason: string): void {
+    this.assertOpenWithControlRoom();
+    this.pushControl(
+      controlResponse(INVALID_WATCH_ID, this.history.currentRevision, {
+        created: true,
+        canceled: true,
+        cancelReason: reason,
+      }),
+    );
+  }
+
   /** Cancels a watch; as etcd 3.4, an unknown id gets no answer. */
   cancel(watchId: number): void {
     this.assertOpenWithControlRoom();
