@@ -39,6 +39,25 @@ describe('auth through etcdctl on a 3-member cluster', { skip: etcdctlMissing() 
       (error: Error) => error.message,
     );
     assert.match(refusedWatch, /permission denied/);
+    // Leases through a member that relays keep-alives to the leader, with the caller's token.
+    for (const endpoint of [one, other]) {
+      const granted = await etcdctl(endpoint, ['--user=alice:alicepw', 'lease', 'grant', '30']);
+      const id = /lease ([0-9a-f]+) granted/.exec(granted)?.[1];
+      assert.ok(id, granted);
+      await etcdctl(endpoint, ['--user=alice:alicepw', 'put', '--lease', id, 'app/leased', 'v']);
+      assert.match(
+        await etcdctl(endpoint, ['--user=alice:alicepw', 'lease', 'keep-alive', '--once', id]),
+        /keepalived/,
+      );
+    }
+    const rootLease = /lease ([0-9a-f]+) granted/.exec(
+      await etcdctl(one, ['--user=root:rootpw', 'lease', 'grant', '30']),
+    )?.[1];
+    await etcdctl(one, ['--user=root:rootpw', 'put', '--lease', rootLease!, 'secret', 's']);
+    await assert.rejects(
+      etcdctl(other, ['--user=alice:alicepw', 'lease', 'keep-alive', '--once', rootLease!]),
+      /permission denied/,
+    );
     assert.match(await etcdctl(other, ['--user=root:rootpw', 'user', 'list']), /alice/);
 
     await etcdctl(one, ['--user=root:rootpw', 'role', 'revoke-permission', 'app', '--prefix=true', 'app/']);

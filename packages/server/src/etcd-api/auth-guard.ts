@@ -9,11 +9,19 @@ import { etcdErrorToGrpc } from './auth/auth-service.js';
 import { type EtcdAuthorizer, tokenFromMetadata } from './auth/authorizer.js';
 import { type AlarmAction, ETCD_AUTH_REQUIREMENTS } from './auth/method-requirements.js';
 
-const caller = new AsyncLocalStorage<{ readonly requester: AuthRequester | undefined }>();
+const caller = new AsyncLocalStorage<{
+  readonly requester: AuthRequester | undefined;
+  readonly token: string | undefined;
+}>();
 
 /** Who the current request runs as (undefined: auth off, or a request the server makes itself). */
 export function currentRequester(): AuthRequester | undefined {
   return caller.getStore()?.requester;
+}
+
+/** The current request's auth token, to relay it with the request to the leader. */
+export function currentToken(): string | undefined {
+  return caller.getStore()?.token;
 }
 
 const NONE: AuthRequirement = { kind: 'none' };
@@ -75,12 +83,13 @@ export function createAuthGuard(options: AuthGuardOptions): CallGuard {
         : request === undefined
           ? AUTHENTICATED
           : requirementOf(request as never);
-    const who = await options.authorizer.authorize(tokenFromMetadata(context.metadata), requirement, {
+    const token = tokenFromMetadata(context.metadata);
+    const who = await options.authorizer.authorize(token, requirement, {
       leaseKeys: options.leaseKeys,
       signal: context.signal,
     });
     if (!who.ok) throw etcdErrorToGrpc(who.error);
-    return caller.run({ requester: who.requester }, run);
+    return caller.run({ requester: who.requester, token }, run);
   };
 }
 

@@ -6,6 +6,7 @@ import http2 from 'node:http2';
 import type { SecureContextOptions } from 'node:tls';
 import type { EtcdError } from '@synod/state';
 import { ETCD_ERRORS } from '@synod/state';
+import { currentToken } from './auth-guard.js';
 
 /** Sessions to leaders kept open, at most (leaders change rarely; old ones are closed). */
 const MAX_SESSIONS = 4;
@@ -43,7 +44,13 @@ export class LeaderForwarder {
   }
 
   /** One request message, one response message (unary, or a bidi call used for one exchange). */
-  async call(path: string, request: Uint8Array, timeoutMs: number, token?: string): Promise<ForwardResult> {
+  /** Relays a request to the leader, with the caller's auth token when auth is on. */
+  async call(
+    path: string,
+    request: Uint8Array,
+    timeoutMs: number,
+    token = currentToken(),
+  ): Promise<ForwardResult> {
     const url = this.options.leaderUrl();
     if (!url) return { ok: false, error: ETCD_ERRORS.noLeader };
     let session: http2.ClientHttp2Session;

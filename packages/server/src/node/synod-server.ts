@@ -165,6 +165,18 @@ export class SynodServer {
       forwarder: this.forwarder,
       electionTimeoutMs: parts.config.electionTimeoutMs,
       requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
+      // etcd checks each keep-alive on a stream: write permission on every key of the lease.
+      authorizeKeepAlive: (id) => {
+        const { auth, leases } = this.state.state;
+        if (!auth.enabled) return undefined;
+        const requester = currentRequester();
+        if (requester === undefined) return AUTH_ERRORS.userEmpty;
+        return auth.checkRequirement(
+          requester,
+          ETCD_AUTH_REQUIREMENTS.Lease.LeaseKeepAlive({ ID: id }),
+          (lease) => leases.get(lease)?.keys ?? [],
+        );
+      },
     });
     this.driver = new RaftDriver({
       nodeId: this.self.raftId,

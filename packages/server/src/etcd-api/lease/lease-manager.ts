@@ -35,6 +35,8 @@ export interface LeaseManagerOptions {
   readonly requestTimeoutMs: number;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** The auth check for renewing lease `id` (each keep-alive on a stream); undefined: allowed. */
+  readonly authorizeKeepAlive?: (id: bigint) => EtcdError | undefined;
 }
 
 export class LeaseManager implements LeaseBackend {
@@ -124,6 +126,8 @@ export class LeaseManager implements LeaseBackend {
   }
 
   async keepAlive(id: bigint): Promise<LeaseResult<{ ttl: number }>> {
+    const refused = this.options.authorizeKeepAlive?.(id);
+    if (refused) return { ok: false, error: refused };
     if (this.syncRole()) {
       const renewed = this.tracker.renew(id, this.now());
       if (renewed.ok) {
