@@ -8,9 +8,11 @@ import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
 import {
   AUTH_ERRORS,
+  type AuthRequirement,
   type ClusterCommand,
   type ClusterMember,
   ClusterState,
+  type EtcdError,
   type KvEvent,
 } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
@@ -99,33 +101,44 @@ export class SynodServer {
     this.members = parts.members;
     this.storage = parts.storage;
     this.logger = parts.logger;
-    const electionTicks = Math.max(
-      5,
-      Math.round(parts.config.electionTimeoutMs / parts.config.heartbeatIntervalMs),
-    );
-    const stateOptions = {
-      maxTxnOps: parts.config.maxTxnOps,
-      initialMembers: initialMembersOf(this.members),
-    };
-    this.state = new StateService({
+    const clientTls = parts.config.clientTls ? readTlsFiles(parts.config.clientTls) : undefined;
+    this.state = this.createStateService(parts.config);
+    this.watches = this.createWatchHub();
+    this.forwarder = this.createForwarder(clientTls);
+    this.leases = this.createLeaseManager(parts.config);
+    this.driver = this.createDriver(parts.config);
+    this.transport = this.createTransport(parts.config);
+    this.authorizer = new EtcdAuthorizer({
+      store: () => this.state.state.auth,
+      tokens: this.tokens,
+      appliedIndex: () => this.driver.appliedIndex,
+      waitForApplied: (index, signal) => this.waitForApplied(index, signal),
+    });
+    this.observability = new ServerObservability(this, { logger: this.logger });
+    this.grpc = this.createGrpcServer(parts.config, clientTls);
+    this.registerServices();
+  }
+
+  private createStateService(config: ServerConfig): StateService {
+    const stateOptions = { maxTxnOps: config.maxTxnOps, initialMembers: initialMembersOf(this.members) };
+    return new StateService({
       nodeId: this.self.raftId,
       driver: () => this.driver,
       createState: (snapshot) =>
         snapshot ? ClusterState.restore(snapshot, stateOptions) : new ClusterState(stateOptions),
-      // etcd: 5 s plus two election timeouts.
-      requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
+      requestTimeoutMs: requestTimeoutMsOf(config),
       maxPendingWrites: MAX_PENDING_WRITES,
-      maxRequestBytes: parts.config.maxRequestBytes,
-      quotaBytes: parts.config.quotaBackendBytes,
+      maxRequestBytes: config.maxRequestBytes,
+      quotaBytes: config.quotaBackendBytes,
       onPropose: () => this.observability.metrics.raft.onProposal(),
-      memberId: parts.self.id,
+      memberId: this.self.id,
       onApplied: (command, outcome) => {
         this.leases.onApplied(command, outcome);
-        if (!('error' in outcome) && changesKeys(command.kind))
-          this.watches.publish(outcome.events, outcome.revision);
-        if ('error' in outcome || outcome.response.kind !== 'auth') return;
-        const applied = outcome.response.applied;
-        if (applied.ok && applied.tokenEffect !== undefined) this.tokens.applyEffect(applied.tokenEffect);
+        if ('error' in outcome) return;
+        if (changesKeys(command.kind)) this.watches.publish(outcome.events, outcome.revision);
+        const response = outcome.response;
+        if (response.kind === 'auth' && response.applied.ok && response.applied.tokenEffect !== undefined)
+          this.tokens.applyEffect(response.applied.tokenEffect);
       },
       onRestore: () => {
         this.watches.historyReplaced();
@@ -135,11 +148,12 @@ export class SynodServer {
         for (const listener of this.kvEventListeners) listener(events, revision);
       },
     });
-    const clientTlsFiles = parts.config.clientTls;
-    const clientTls = clientTlsFiles ? readTlsFiles(clientTlsFiles) : undefined;
-    // The hub reads history from whatever store is current (a snapshot install replaces it).
+  }
+
+  /** The hub reads history from whatever store is current (a snapshot install replaces it). */
+  private createWatchHub(): WatchHub {
     const history = () => this.state.state.kv;
-    this.watches = new WatchHub({
+    return new WatchHub({
       get currentRevision() {
         return history().currentRevision;
       },
@@ -149,7 +163,10 @@ export class SynodServer {
       eventsSince: (key, rangeEnd, fromRevision, options) =>
         history().eventsSince(key, rangeEnd, fromRevision, options),
     });
-    this.forwarder = new LeaderForwarder({
+  }
+
+  private createForwarder(clientTls: ReturnType<typeof readTlsFiles> | undefined): LeaderForwarder {
+    return new LeaderForwarder({
       leaderUrl: () => {
         const lead = this.driver.node.raft.lead;
         if (lead === '' || lead === this.self.raftId) return undefined;
@@ -159,26 +176,24 @@ export class SynodServer {
         ? { tls: { cert: clientTls.cert, key: clientTls.key, ...(clientTls.ca ? { ca: clientTls.ca } : {}) } }
         : {}),
     });
-    this.leases = new LeaseManager({
+  }
+
+  private createLeaseManager(config: ServerConfig): LeaseManager {
+    return new LeaseManager({
       state: this.state,
       driver: () => this.driver,
       forwarder: this.forwarder,
-      electionTimeoutMs: parts.config.electionTimeoutMs,
-      requestTimeoutMs: 5_000 + 2 * parts.config.electionTimeoutMs,
+      electionTimeoutMs: config.electionTimeoutMs,
+      requestTimeoutMs: requestTimeoutMsOf(config),
       // etcd checks each keep-alive on a stream: write permission on every key of the lease.
-      authorizeKeepAlive: (id) => {
-        const { auth, leases } = this.state.state;
-        if (!auth.enabled) return undefined;
-        const requester = currentRequester();
-        if (requester === undefined) return AUTH_ERRORS.userEmpty;
-        return auth.checkRequirement(
-          requester,
-          ETCD_AUTH_REQUIREMENTS.Lease.LeaseKeepAlive({ ID: id }),
-          (lease) => leases.get(lease)?.keys ?? [],
-        );
-      },
+      authorizeKeepAlive: (id) =>
+        this.authorizeCaller(ETCD_AUTH_REQUIREMENTS.Lease.LeaseKeepAlive({ ID: id })),
     });
-    this.driver = new RaftDriver({
+  }
+
+  private createDriver(config: ServerConfig): RaftDriver {
+    const electionTicks = Math.max(5, Math.round(config.electionTimeoutMs / config.heartbeatIntervalMs));
+    return new RaftDriver({
       nodeId: this.self.raftId,
       raft: { random: { next: Math.random }, electionTicks, heartbeatTicks: 1 },
       storage: this.storage,
@@ -186,21 +201,24 @@ export class SynodServer {
       onConfChange: () => this.updatePeers(),
       send: (messages) => this.transport.send([...messages]),
       logger: this.logger,
-      tickMs: parts.config.heartbeatIntervalMs,
-      snapshotEveryEntries: parts.config.snapshotCount,
+      tickMs: config.heartbeatIntervalMs,
+      snapshotEveryEntries: config.snapshotCount,
       entriesKeptAfterSnapshot: Math.min(
         DEFAULT_DRIVER_TIMING.entriesKeptAfterSnapshot,
-        parts.config.snapshotCount,
+        config.snapshotCount,
       ),
     });
-    const listen = parts.config.listenPeerUrls[0]!;
+  }
+
+  private createTransport(config: ServerConfig): PeerTransport {
+    const listen = config.listenPeerUrls[0]!;
     const peers = new Map<string, { host: string; port: number }>();
     for (const member of this.members.values()) {
       if (member.raftId === this.self.raftId) continue;
       const url = new URL(member.peerUrls[0]!);
       peers.set(member.raftId, { host: url.hostname, port: Number(url.port) });
     }
-    this.transport = new PeerTransport({
+    return new PeerTransport({
       nodeId: this.self.raftId,
       clusterId: this.clusterId === 0n ? UNKNOWN_CLUSTER_ID : this.clusterId.toString(16),
       onClusterIdLearned: (clusterId) => {
@@ -212,48 +230,46 @@ export class SynodServer {
       onMessages: (_from, messages) => this.driver.receive(messages),
       onPeerDisconnected: (peer) => this.driver.peerDisconnected(peer),
       logger: this.logger,
-      ...peerTlsFactories(parts.config.peerTls),
+      ...peerTlsFactories(config.peerTls),
     });
-    this.authorizer = new EtcdAuthorizer({
-      store: () => this.state.state.auth,
-      tokens: this.tokens,
-      appliedIndex: () => this.driver.appliedIndex,
-      waitForApplied: (index, signal) => this.waitForApplied(index, signal),
-    });
-    this.observability = new ServerObservability(this, { logger: this.logger });
-    this.grpc = new GrpcServer({
+  }
+
+  private createGrpcServer(
+    config: ServerConfig,
+    clientTls: ReturnType<typeof readTlsFiles> | undefined,
+  ): GrpcServer {
+    const clientCertAuth = config.clientTls?.clientCertAuth ?? false;
+    return new GrpcServer({
       // --metrics off: the request path is not counted (and without an observer, not traced).
-      ...(parts.config.metrics === 'off' ? {} : { observer: this.observability.grpcObserver }),
+      ...(config.metrics === 'off' ? {} : { observer: this.observability.grpcObserver }),
       guard: createAuthGuard({
         authorizer: this.authorizer,
         enabled: () => this.state.state.auth.enabled,
         leaseKeys: (id) => this.state.state.leases.get(id)?.keys ?? [],
       }),
       logger: this.logger,
-      maxReceiveMessageBytes: parts.config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
-      ...(clientTls && clientTlsFiles
+      maxReceiveMessageBytes: config.maxRequestBytes + GRPC_OVERHEAD_BYTES,
+      ...(clientTls
         ? {
             tls: {
               cert: clientTls.cert,
               key: clientTls.key,
               ...(clientTls.ca ? { ca: clientTls.ca } : {}),
               // etcd's --client-cert-auth: clients must present a certificate the trusted CA signed.
-              requestCert: clientTlsFiles.clientCertAuth,
-              rejectUnauthorized: clientTlsFiles.clientCertAuth,
+              requestCert: clientCertAuth,
+              rejectUnauthorized: clientCertAuth,
             },
           }
         : {}),
     });
+  }
+
+  private registerServices(): void {
     registerEtcdServices(this.grpc, this);
     registerWatchService(this.grpc, this.watches, responseHeaderOf(this), {
       // etcd checks read permission on every watch a stream creates, not once per stream.
-      authorizeCreate: (request) => {
-        const auth = this.state.state.auth;
-        if (!auth.enabled) return undefined;
-        const requester = currentRequester();
-        if (requester === undefined) return AUTH_ERRORS.userEmpty.message;
-        return auth.checkRequirement(requester, ETCD_AUTH_REQUIREMENTS.Watch.Create(request))?.message;
-      },
+      authorizeCreate: (request) =>
+        this.authorizeCaller(ETCD_AUTH_REQUIREMENTS.Watch.Create(request))?.message,
     });
     registerAuthService(
       this.grpc,
@@ -271,6 +287,15 @@ export class SynodServer {
       }),
       responseHeaderOf(this),
     );
+  }
+
+  /** Checks the current request's caller (auth on) against `requirement`; undefined when allowed. */
+  private authorizeCaller(requirement: AuthRequirement): EtcdError | undefined {
+    const { auth, leases } = this.state.state;
+    if (!auth.enabled) return undefined;
+    const requester = currentRequester();
+    if (requester === undefined) return AUTH_ERRORS.userEmpty;
+    return auth.checkRequirement(requester, requirement, (lease) => leases.get(lease)?.keys ?? []);
   }
 
   static async start(config: ServerConfig, logger: Logger): Promise<SynodServer> {
@@ -519,4 +544,9 @@ function changesKeys(kind: ClusterCommand['kind']): boolean {
   return (
     kind === 'put' || kind === 'deleteRange' || kind === 'txn' || kind === 'compact' || kind === 'leaseRevoke'
   );
+}
+
+/** etcd answers "request timed out" after 5 s plus two election timeouts. */
+function requestTimeoutMsOf(config: ServerConfig): number {
+  return 5_000 + 2 * config.electionTimeoutMs;
 }
