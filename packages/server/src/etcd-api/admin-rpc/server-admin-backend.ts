@@ -94,27 +94,7 @@ export function serverMaintenanceBackend(server: SynodServer): MaintenanceBacken
       };
     },
     snapshot: async () => ({ ok: true, value: state().snapshot() }),
-    async moveLeader(targetId: bigint) {
-      const driver = server.driver;
-      if (driver.node.raft.role !== 'leader') {
-        const forwarded = await server.forwarder.call(
-          '/etcdserverpb.Maintenance/MoveLeader',
-          encodeMoveLeaderRequest({ targetId }),
-          MOVE_LEADER_TIMEOUT_MS + 1_000,
-        );
-        return forwarded.ok ? { ok: true, value: {} } : forwarded;
-      }
-      const target = raftIdOf(targetId);
-      if (!state().members.get(targetId)) return fail(ETCD_ERRORS.memberNotFound);
-      if (target === server.self.raftId) return { ok: true, value: {} };
-      if (!driver.transferLeadership(target)) return fail(ETCD_ERRORS.timeout);
-      const deadline = Date.now() + MOVE_LEADER_TIMEOUT_MS;
-      while (driver.node.raft.lead !== target) {
-        if (Date.now() > deadline) return fail(ETCD_ERRORS.timeout);
-        await new Promise((resolve) => setTimeout(resolve, MOVE_LEADER_POLL_MS));
-      }
-      return { ok: true, value: {} };
-    },
+    moveLeader: (targetId: bigint) => moveLeader(server, targetId),
   };
 }
 
@@ -192,4 +172,31 @@ export function serverClusterBackend(server: SynodServer, members: MemberAdmin):
         membersOf,
       ),
   };
+}
+
+/** MoveLeader: on the leader, transfer and wait for the target to lead; elsewhere, relay it. */
+async function moveLeader(
+  server: SynodServer,
+  targetId: bigint,
+): Promise<AdminResult<Record<string, never>>> {
+  const state = () => server.state.state;
+  const driver = server.driver;
+  if (driver.node.raft.role !== 'leader') {
+    const forwarded = await server.forwarder.call(
+      '/etcdserverpb.Maintenance/MoveLeader',
+      encodeMoveLeaderRequest({ targetId }),
+      MOVE_LEADER_TIMEOUT_MS + 1_000,
+    );
+    return forwarded.ok ? { ok: true, value: {} } : forwarded;
+  }
+  const target = raftIdOf(targetId);
+  if (!state().members.get(targetId)) return fail(ETCD_ERRORS.memberNotFound);
+  if (target === server.self.raftId) return { ok: true, value: {} };
+  if (!driver.transferLeadership(target)) return fail(ETCD_ERRORS.timeout);
+  const deadline = Date.now() + MOVE_LEADER_TIMEOUT_MS;
+  while (driver.node.raft.lead !== target) {
+    if (Date.now() > deadline) return fail(ETCD_ERRORS.timeout);
+    await new Promise((resolve) => setTimeout(resolve, MOVE_LEADER_POLL_MS));
+  }
+  return { ok: true, value: {} };
 }
