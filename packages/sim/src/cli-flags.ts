@@ -9,6 +9,7 @@ export function replayFlags(base: SimOptionsInput): string {
     flags += ` --nemesis ${Array.isArray(base.nemesis) ? base.nemesis.join(',') : base.nemesis}`;
   }
   if (base.readMode === 'lease') flags += ' --reads lease';
+  if (base.pipelined) flags += ' --pipelined';
   if (base.intensity !== undefined) flags += ` --intensity ${base.intensity}`;
   if (base.durationMs !== undefined) flags += ` --duration-ms ${base.durationMs}`;
   for (const mutation of base.mutations ?? []) flags += ` --mutation ${mutation}`;

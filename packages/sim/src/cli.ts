@@ -32,6 +32,7 @@ Options:
   --intensity X      faults per kind every ~2 s / X (default 2)
   --duration-ms MS   virtual time per run (default 15000)
   --reads MODE       read-index (default) or lease
+  --pipelined        drive Raft with pipelined Readys, as the server does
   --mutation NAME    run a deliberately broken core (tests only): vote-without-log-check,
                      commit-previous-term-by-counting, truncate-without-conflict,
                      read-index-without-quorum, commit-quorum-off-by-one; lock scenario also:
@@ -61,6 +62,7 @@ function parseCommandLine() {
       intensity: { type: 'string' },
       'duration-ms': { type: 'string' },
       reads: { type: 'string', default: 'read-index' },
+      pipelined: { type: 'boolean', default: false },
       mutation: { type: 'string', multiple: true, default: [] },
       trace: { type: 'boolean', default: false },
       out: { type: 'string' },
@@ -147,6 +149,7 @@ function simulationOptions(values: Record<string, string | boolean | string[] | 
     nemesis,
     readMode: reads,
     mutations: (values.mutation as string[]).map((name) => name as Mutation),
+    ...(values.pipelined ? { pipelined: true } : {}),
   };
   const extra: { intensity?: number; durationMs?: number } = {};
   if (values.intensity !== undefined) {

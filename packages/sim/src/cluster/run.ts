@@ -47,6 +47,8 @@ export interface SimulationOptions {
   readonly trace?: (event: TraceEvent) => void;
   /** Receives structured trace records when set (see `trace/`; only for replays). */
   readonly probe?: SimProbe;
+  /** Drive Raft with pipelined Readys, as the server does (see SimNodeEnvironment.pipelined). */
+  readonly pipelined?: boolean;
 }
 
 export interface TraceEvent {
@@ -181,6 +183,7 @@ export function buildSimCluster(partial: Partial<SimulationOptions> & { seed: nu
       entriesKeptAfterSnapshot: options.entriesKeptAfterSnapshot,
       trace: (node: string, text: string) => emit('node', node, text),
       probe,
+      pipelined: options.pipelined ?? false,
     };
     nodes.set(id, new SimNode(id, env, root.fork(`node/${id}`)));
   }

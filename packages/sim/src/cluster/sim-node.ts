@@ -56,6 +56,11 @@ export interface SimNodeEnvironment {
   readonly trace: (node: string, text: string) => void;
   /** Structured trace hooks; absent in ordinary runs. */
   readonly probe?: SimProbe | undefined;
+  /**
+   * Drive Raft as the server's driver does: apply a Ready's committed entries at once, take the
+   * next Ready while earlier writes are still being synced, and confirm each write in order.
+   */
+  readonly pipelined?: boolean;
 }
 
 interface PendingProposal {
@@ -77,6 +82,8 @@ class Incarnation {
   readonly proposals = new Map<number, PendingProposal>();
   readonly reads = new Map<string, PendingRead>();
   readyInFlight = false;
+  /** Pipelined mode: when the newest write in flight completes (writes complete in order). */
+  lastSyncDoneAt = 0;
   tickTimer = -1;
   nextReadId = 0;
 
@@ -212,6 +219,10 @@ export class SimNode {
 
   /** Runs the Ready cycle: persist, fsync (virtual latency), then send, apply and advance. */
   private pump(incarnation: Incarnation): void {
+    if (this.env.pipelined) {
+      this.pumpPipelined(incarnation);
+      return;
+    }
     if (incarnation.readyInFlight || !incarnation.node.hasReady()) return;
     const ready = incarnation.node.ready();
     incarnation.readyInFlight = true;
@@ -222,6 +233,53 @@ export class SimNode {
       if (this.current !== incarnation) return; // crashed while fsync was running
       this.finishReady(incarnation, ready);
     });
+  }
+
+  /**
+   * The server driver's order: committed entries are applied (they are durable on a quorum) while
+   * this Ready's writes sync, the next Ready may start meanwhile, and each Ready's messages go out
+   * and its write is confirmed only once it and every earlier write are synced. A snapshot waits
+   * until it is durable before it is installed.
+   */
+  private pumpPipelined(incarnation: Incarnation): void {
+    while (this.current === incarnation && incarnation.node.hasReady()) {
+      const ready = incarnation.node.ready();
+      this.persist(incarnation, ready);
+      const mustSync = ready.mustSync || ready.snapshot !== undefined;
+      const syncedAt = Math.max(
+        incarnation.lastSyncDoneAt,
+        this.env.loop.now + (mustSync ? this.env.disk.sync() : 0),
+      );
+      incarnation.lastSyncDoneAt = syncedAt;
+      if (!ready.snapshot) this.applyReady(incarnation, ready);
+      this.env.loop.schedule(syncedAt - this.env.loop.now, () => {
+        if (this.current !== incarnation) return; // crashed before the write was durable
+        for (const message of ready.messages) this.env.network.send(this.id, message.to, message);
+        incarnation.node.advancePersisted(ready);
+        if (ready.snapshot) {
+          incarnation.kv.restore(ready.snapshot.data, ready.snapshot.metadata.index);
+          this.applyReady(incarnation, ready);
+        }
+        this.afterStep(incarnation);
+      });
+    }
+  }
+
+  /** Applies a Ready's committed entries, serves reads, and confirms to Raft (pipelined mode). */
+  private applyReady(incarnation: Incarnation, ready: Ready): void {
+    for (const entry of ready.committedEntries) this.applyEntry(incarnation, entry);
+    for (const state of ready.readStates) {
+      const read = incarnation.reads.get(state.context);
+      if (read) read.index = state.index;
+    }
+    for (const context of ready.droppedReads) {
+      incarnation.reads.get(context)?.reply({ kind: 'fail', reason: 'read dropped' });
+      incarnation.reads.delete(context);
+    }
+    this.serveReads(incarnation);
+    const confState = incarnation.node.advanceApplied(ready);
+    if (confState) this.env.trace(this.id, `membership now voters=${confState.voters.join(',')}`);
+    this.maybeCompact(incarnation);
   }
 
   private persist(incarnation: Incarnation, ready: Ready): void {

@@ -11,6 +11,8 @@ import { DEFAULT_SIMULATION, runSimulation } from './run.js';
 /** Seeds per cluster size in CI: 2 × 260 = 520 seeded nemesis runs. */
 const SEEDS_PER_SIZE = Number(process.env.SYNOD_SIM_SEEDS ?? 260);
 const WORKERS = 2;
+/** Seeds per cluster size for the pipelined driver (the server's way of running Raft). */
+const PIPELINED_SEEDS = Number(process.env.SYNOD_SIM_PIPELINED_SEEDS ?? 60);
 
 function replayHint(options: Omit<Partial<SimulationOptions>, 'seed'>, seed: number): string {
   return `replay: npm run sim -- --seed ${seed} --nodes ${options.nodes ?? 5} --trace${replayFlags(options)}`;
@@ -46,6 +48,20 @@ describe('the correct core under every nemesis', () => {
       0,
       first ? `seed ${first.seed}: ${first.firstViolation}\n  ${replayHint(options, first.seed)}` : '',
     );
+  });
+
+  test('pipelined Readys, as the server drives Raft, keep every invariant and linearizability', async () => {
+    for (const nodes of [3, 5]) {
+      const options = { nodes, nemesis: 'all' as const, pipelined: true };
+      const summary = await runSeedsInParallel(options, 1, PIPELINED_SEEDS, WORKERS);
+      const first = summary.failures[0];
+      assert.equal(
+        summary.violations,
+        0,
+        first ? `seed ${first.seed}: ${first.firstViolation}\n  ${replayHint(options, first.seed)}` : '',
+      );
+      assert.ok(summary.ops > PIPELINED_SEEDS * 500, `too few operations (${summary.ops})`);
+    }
   });
 
   test('the same seed replays the same run, event for event', () => {
