@@ -193,7 +193,6 @@ interface SharedBody {
 const sharedBodies = new WeakMap<KvEvent, SharedBody>();
 /** Tag of WatchResponse.watch_id (field 2, varint). */
 const WATCH_ID_TAG = 0x10;
-const VARINT_BYTES_MAX = 10;
 
 /**
  * The common response — events for a watch, nothing else — is the same bytes for every watcher
@@ -223,7 +222,8 @@ function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | 
     sharedBodies.set(first, body);
   }
   if (message.watchId === 0) return body.bytes;
-  const bytes = slabBytes(body.bytes.length + 1 + VARINT_BYTES_MAX);
+  const idBytes = varintBytes(message.watchId);
+  const bytes = slabBytes(body.bytes.length + 1 + idBytes);
   bytes.set(body.bytes);
   let offset = body.bytes.length;
   bytes[offset++] = WATCH_ID_TAG;
@@ -232,8 +232,8 @@ function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | 
     bytes[offset++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  bytes[offset++] = rest;
-  return bytes.subarray(0, offset);
+  bytes[offset] = rest;
+  return bytes;
 }
 
 function sameEvents(a: readonly KvEvent[], b: readonly KvEvent[]): boolean {

@@ -63,10 +63,25 @@ export class Watcher {
     const wanted: KvEvent[] = [];
     for (const event of events) {
       if (event.type === 'PUT' ? this.noPut : this.noDelete) continue;
-      wanted.push(this.prevKv || event.prevKv === undefined ? event : { ...event, prevKv: undefined });
+      wanted.push(this.prevKv || event.prevKv === undefined ? event : withoutPrevKv(event));
     }
     return wanted;
   }
+}
+
+/**
+ * An event without its previous value, the same object for every watcher that did not ask for
+ * prev_kv: so a response's encoding can be shared between them (see watch-codec).
+ */
+const strippedEvents = new WeakMap<KvEvent, KvEvent>();
+
+function withoutPrevKv(event: KvEvent): KvEvent {
+  let stripped = strippedEvents.get(event);
+  if (stripped === undefined) {
+    stripped = { ...event, prevKv: undefined };
+    strippedEvents.set(event, stripped);
+  }
+  return stripped;
 }
 
 /** etcd rewrites an empty watch key to "\0", the smallest key. */
