@@ -25,6 +25,7 @@ import { PasswordHasher } from '../etcd-api/auth/password.js';
 import { SimpleTokenManager } from '../etcd-api/auth/simple-token-manager.js';
 import { createAuthGuard, currentRequester } from '../etcd-api/auth-guard.js';
 import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
+import { KeepAliveRelay } from '../etcd-api/lease/keep-alive-relay.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
 import { registerEtcdServices, responseHeaderOf } from '../etcd-api/services.js';
 import { StateService } from '../etcd-api/state-service.js';
@@ -76,6 +77,7 @@ export class SynodServer {
   readonly state: StateService;
   readonly leases: LeaseManager;
   readonly forwarder: LeaderForwarder;
+  private readonly keepAliveRelay: KeepAliveRelay;
   /** Auth tokens handed out by this member (memory only, as etcd's simple tokens). */
   readonly tokens = new SimpleTokenManager();
   readonly authorizer: EtcdAuthorizer;
@@ -105,6 +107,11 @@ export class SynodServer {
     this.state = this.createStateService(parts.config);
     this.watches = this.createWatchHub();
     this.forwarder = this.createForwarder(clientTls);
+    this.keepAliveRelay = new KeepAliveRelay({
+      leaderUrl: () => this.leaderClientUrl(),
+      timeoutMs: requestTimeoutMsOf(parts.config),
+      ...(clientTls ? { tls: tlsClientOptions(clientTls) } : {}),
+    });
     this.leases = this.createLeaseManager(parts.config);
     this.driver = this.createDriver(parts.config);
     this.transport = this.createTransport(parts.config);
@@ -167,15 +174,16 @@ export class SynodServer {
 
   private createForwarder(clientTls: ReturnType<typeof readTlsFiles> | undefined): LeaderForwarder {
     return new LeaderForwarder({
-      leaderUrl: () => {
-        const lead = this.driver.node.raft.lead;
-        if (lead === '' || lead === this.self.raftId) return undefined;
-        return this.state.state.members.get(this.memberIdOfRaftId(lead))?.clientUrls[0];
-      },
-      ...(clientTls
-        ? { tls: { cert: clientTls.cert, key: clientTls.key, ...(clientTls.ca ? { ca: clientTls.ca } : {}) } }
-        : {}),
+      leaderUrl: () => this.leaderClientUrl(),
+      ...(clientTls ? { tls: tlsClientOptions(clientTls) } : {}),
     });
+  }
+
+  /** The leader's client URL (from the replicated member list), unless this member leads or none does. */
+  private leaderClientUrl(): string | undefined {
+    const lead = this.driver.node.raft.lead;
+    if (lead === '' || lead === this.self.raftId) return undefined;
+    return this.state.state.members.get(this.memberIdOfRaftId(lead))?.clientUrls[0];
   }
 
   private createLeaseManager(config: ServerConfig): LeaseManager {
@@ -183,6 +191,7 @@ export class SynodServer {
       state: this.state,
       driver: () => this.driver,
       forwarder: this.forwarder,
+      relay: this.keepAliveRelay,
       electionTimeoutMs: config.electionTimeoutMs,
       requestTimeoutMs: requestTimeoutMsOf(config),
       // etcd checks each keep-alive on a stream: write permission on every key of the lease.
@@ -422,6 +431,7 @@ export class SynodServer {
     this.state.close();
     this.leases.stop();
     this.forwarder.closeAll();
+    this.keepAliveRelay.close();
     this.driver.stop();
     await this.transport.stop();
     await this.storage.close();
@@ -549,4 +559,9 @@ function changesKeys(kind: ClusterCommand['kind']): boolean {
 /** etcd answers "request timed out" after 5 s plus two election timeouts. */
 function requestTimeoutMsOf(config: ServerConfig): number {
   return 5_000 + 2 * config.electionTimeoutMs;
+}
+
+/** Our client certificate and the CA, for calls to another member's client endpoint. */
+function tlsClientOptions(files: ReturnType<typeof readTlsFiles>) {
+  return { cert: files.cert, key: files.key, ...(files.ca ? { ca: files.ca } : {}) };
 }

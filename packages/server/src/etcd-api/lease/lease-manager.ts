@@ -13,8 +13,10 @@ import {
   LeaseExpiryTracker,
 } from '@synod/state';
 import type { RaftDriver } from '../../raft-driver/raft-driver.js';
+import { currentToken } from '../auth-guard.js';
 import type { LeaderForwarder } from '../leader-forwarder.js';
 import type { StateService } from '../state-service.js';
+import type { KeepAliveRelay } from './keep-alive-relay.js';
 import {
   decodeLeaseKeepAliveResponse,
   decodeLeaseTimeToLiveResponse,
@@ -35,6 +37,8 @@ export interface LeaseManagerOptions {
   readonly requestTimeoutMs: number;
   /** Monotonic milliseconds. */
   readonly now?: () => number;
+  /** Relays keep-alives to the leader over one stream (used while auth is off). */
+  readonly relay?: KeepAliveRelay;
   /** The auth check for renewing lease `id` (each keep-alive on a stream); undefined: allowed. */
   readonly authorizeKeepAlive?: (id: bigint) => EtcdError | undefined;
 }
@@ -141,6 +145,12 @@ export class LeaseManager implements LeaseBackend {
       }
       if (renewed.reason === 'notFound')
         return { ok: true, value: { ttl: 0 }, revision: this.options.state.revision };
+    }
+    // Without a token to pass on, keep-alives share one relay stream to the leader.
+    if (this.options.relay && currentToken() === undefined) {
+      const relayed = await this.options.relay.renew(id);
+      if (!relayed.ok) return relayed;
+      return { ok: true, value: { ttl: relayed.ttl }, revision: this.options.state.revision };
     }
     const forwarded = await this.options.forwarder.call(
       '/etcdserverpb.Lease/LeaseKeepAlive',
