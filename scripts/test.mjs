@@ -36,6 +36,8 @@ if (!filter) {
   run('type check (tsc --noEmit)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
   run('lint (biome check)', bin('biome'), ['check', '.']);
 }
+// Real-process tests run the `synod` bundle, as users do: build it from the current sources.
+run('bundle (scripts/build.mjs)', process.execPath, [join(root, 'scripts', 'build.mjs')]);
 const tests = findTests(join(root, 'packages'), [])
   .concat(findTests(join(root, 'bench'), []))
   .filter((file) => file.includes(filter))

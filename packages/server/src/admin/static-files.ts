@@ -4,7 +4,8 @@
 import { createReadStream } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
-import { extname, join, sep } from 'node:path';
+import { dirname, extname, join, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -112,10 +113,11 @@ export function sendStatic(
  * time, so the server does not depend on the dashboard to build or start.
  */
 export async function resolveDashboardPublicDir(): Promise<string | undefined> {
-  const specifier = '@synod/dashboard';
+  // Resolved as a file of the package (its exports name public/*), not by importing its module:
+  // no TypeScript needs loading, which the bundled member runs without.
+  const specifier = '@synod/dashboard/public/index.html';
   try {
-    const dashboard = (await import(specifier)) as { dashboardPublicDir?: unknown };
-    return typeof dashboard.dashboardPublicDir === 'string' ? dashboard.dashboardPublicDir : undefined;
+    return dirname(fileURLToPath(import.meta.resolve(specifier)));
   } catch {
     return undefined;
   }

@@ -7,6 +7,7 @@ import type { EtcdError, RangeRequest, RangeResponse } from '@synod/state';
 import type { RaftRoleName } from '../observability/metrics.js';
 import type { ObservedElection } from '../observability/raft-observer.js';
 import type { PeerStats } from '../transport/transport-options.js';
+import { ensureTypeScriptLoader } from '../util/typescript-loader.js';
 import type {
   AdminBackend,
   FaultsResult,
@@ -305,6 +306,7 @@ export async function simulatorTrace(query: URLSearchParams): Promise<SimTraceRe
   const specifier = '@synod/sim';
   let sim: SimulatorModule;
   try {
+    await ensureTypeScriptLoader();
     sim = (await import(specifier)) as SimulatorModule;
   } catch {
     return { ok: false, status: 501, message: 'the simulator (@synod/sim) is not installed on this member' };

@@ -77,14 +77,18 @@ async function startCpuProfile(file: string): Promise<(restart: boolean) => Prom
   };
 }
 
-const TYPESCRIPT_URL = /\.[cm]?ts$/;
+/** Sources a profile frame may map back to: TypeScript run through tsx, or the bundle. */
+const MAPPED_URL = /\.([cm]?ts|mjs)$/;
 
 function mapProfileToSources(profile: Profiler.Profile): void {
   for (const node of profile.nodes) {
     const frame = node.callFrame;
-    if (!TYPESCRIPT_URL.test(frame.url)) continue;
+    if (!MAPPED_URL.test(frame.url)) continue;
     const entry = findSourceMap(frame.url)?.findEntry(frame.lineNumber, frame.columnNumber);
     if (!entry || !('originalLine' in entry)) continue;
+    // The bundle's frames name the TypeScript file they came from.
+    if ('originalSource' in entry && typeof entry.originalSource === 'string')
+      frame.url = entry.originalSource;
     frame.lineNumber = entry.originalLine;
     frame.columnNumber = entry.originalColumn;
     // Line ticks refer to the compiled code's lines, which no longer match.

@@ -35,7 +35,8 @@ describe('KeepAliveRelay', () => {
       const answers = await Promise.all(
         Array.from({ length: 200 }, (_, i) => relay.renew(ids[i % ids.length]!)),
       );
-      answers.forEach((answer, i) => assert.deepEqual(answer, { ok: true, ttl: ttls[i % ttls.length] }));
+      for (const [i, answer] of answers.entries())
+        assert.deepEqual(answer, { ok: true, ttl: ttls[i % ttls.length] });
       assert.deepEqual(await relay.renew(0x7777n), { ok: true, ttl: 0 }, 'an unknown lease answers TTL 0');
     } finally {
       relay.close();
