@@ -5,19 +5,32 @@
 // codecs of ../proto/messages.ts, so both modules put the same bytes on the wire.
 import type { ResponseHeader } from '@synod/state';
 import {
+  decodeHeaderOnlyResponse,
   decodeMember,
   decodeMemberListRequest,
   decodeMemberListResponse,
   decodeResponseHeader,
   decodeStatusRequest,
   decodeStatusResponse,
+  encodeHeaderOnlyResponse,
   encodeMember,
   encodeMemberListResponse,
-  encodeResponseHeader,
   encodeStatusResponse,
+  type HeaderOnlyResponse,
+  writeResponseHeaderField,
 } from '../proto/messages.js';
 import type { Member } from '../proto/types.js';
-import { fieldTag, ProtoReader, ProtoWriter, UnknownEnumValueError, WireType } from '../proto/wire.js';
+import {
+  decodeWith,
+  encodeWith,
+  fieldTag,
+  type ProtoReader,
+  type ProtoWriter,
+  UnknownEnumValueError,
+  WireType,
+} from '../proto/wire.js';
+
+export { decodeHeaderOnlyResponse, encodeHeaderOnlyResponse, type HeaderOnlyResponse };
 
 const VARINT = WireType.VARINT;
 const LENGTH_DELIMITED = WireType.LENGTH_DELIMITED;
@@ -48,9 +61,6 @@ export interface AlarmResponse {
 }
 
 /** Responses whose only field is the header (Defragment, MoveLeader). */
-export interface HeaderOnlyResponse {
-  readonly header: ResponseHeader | undefined;
-}
 
 /** Requests without fields (Defragment, Hash, Snapshot, Status). */
 export type EmptyRequest = Readonly<Record<string, never>>;
@@ -115,22 +125,6 @@ export interface MembersResponse {
 
 // ---- shared pieces ----
 
-function encodeWith<T>(writeFields: (writer: ProtoWriter, message: T) => void): (message: T) => Uint8Array {
-  return (message) => {
-    const writer = new ProtoWriter();
-    writeFields(writer, message);
-    return writer.finish();
-  };
-}
-
-function decodeWith<T>(read: (reader: ProtoReader) => T): (bytes: Uint8Array) => T {
-  return (bytes) => read(new ProtoReader(bytes));
-}
-
-function writeHeader(writer: ProtoWriter, header: ResponseHeader | undefined): void {
-  if (header !== undefined) writer.bytesFieldAlways(1, encodeResponseHeader(header));
-}
-
 function readEnum<Name extends string>(reader: ProtoReader, names: readonly Name[], field: string): Name {
   const at = reader.offset;
   const value = reader.enumValue();
@@ -144,20 +138,6 @@ function enumNumber<Name extends string>(names: readonly Name[], name: Name): nu
   if (number < 0) throw new TypeError(`${JSON.stringify(name)} is not one of ${names.join(', ')}`);
   return number;
 }
-
-function readHeaderOnly(reader: ProtoReader): HeaderOnlyResponse {
-  let header: ResponseHeader | undefined;
-  while (!reader.done()) {
-    const tag = reader.tag();
-    if (tag === HEADER_FIELD) header = decodeResponseHeader(reader.bytes());
-    else reader.skip(tag);
-  }
-  return { header };
-}
-
-const encodeHeaderOnly = encodeWith<HeaderOnlyResponse>((writer, response) =>
-  writeHeader(writer, response.header),
-);
 
 function writeMembers(writer: ProtoWriter, fieldNumber: number, members: readonly Member[]): void {
   for (const member of members) writer.bytesFieldAlways(fieldNumber, encodeMember(member));
@@ -210,7 +190,7 @@ function readAlarmResponse(reader: ProtoReader): AlarmResponse {
 }
 
 function writeAlarmResponse(writer: ProtoWriter, response: AlarmResponse): void {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   for (const alarm of response.alarms) {
     const start = writer.beginMessage(2);
     writer.uint64BigIntField(1, alarm.memberId);
@@ -335,12 +315,10 @@ export const decodeAlarmResponse = decodeWith(readAlarmResponse);
 export const encodeAlarmResponse = encodeWith(writeAlarmResponse);
 
 const decodeEmpty = decodeStatusRequest as (bytes: Uint8Array) => EmptyRequest;
-export const decodeHeaderOnlyResponse = decodeWith(readHeaderOnly);
-export const encodeHeaderOnlyResponse = encodeHeaderOnly;
 
 export const decodeHashResponse = decodeWith(readHashResponse);
 export const encodeHashResponse = encodeWith<HashResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.uint64Field(2, response.hash);
 });
 export const decodeHashKvRequest = decodeWith(readHashKvRequest);
@@ -349,14 +327,14 @@ export const encodeHashKvRequest = encodeWith<HashKvRequest>((writer, request) =
 );
 export const decodeHashKvResponse = decodeWith(readHashKvResponse);
 export const encodeHashKvResponse = encodeWith<HashKvResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.uint64Field(2, response.hash);
   writer.int64Field(3, response.compactRevision);
 });
 
 export const decodeSnapshotResponse = decodeWith(readSnapshotResponse);
 export const encodeSnapshotResponse = encodeWith<SnapshotResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.uint64Field(2, response.remainingBytes);
   writer.bytesField(3, response.blob);
 });
@@ -373,7 +351,7 @@ export const encodeMemberAddRequest = encodeWith<MemberAddRequest>((writer, requ
 });
 export const decodeMemberAddResponse = decodeWith(readMemberAddResponse);
 export const encodeMemberAddResponse = encodeWith<MemberAddResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   if (response.member !== undefined) writer.bytesFieldAlways(2, encodeMember(response.member));
   writeMembers(writer, 3, response.members);
 });

@@ -5,12 +5,24 @@
 // Lease ids are int64 across the whole range: bigint. Revisions stay below 2^53: number.
 import type { KeyValue, ResponseHeader } from '@synod/state';
 import {
+  decodeHeaderOnlyResponse,
   decodeKeyValue,
   decodeResponseHeader,
+  encodeHeaderOnlyResponse,
   encodeKeyValue,
-  encodeResponseHeader,
+  type HeaderOnlyResponse,
+  writeResponseHeaderField,
 } from '../proto/messages.js';
-import { fieldTag, ProtoReader, ProtoWriter, WireType } from '../proto/wire.js';
+import {
+  decodeWith,
+  encodeWith,
+  fieldTag,
+  type ProtoReader,
+  type ProtoWriter,
+  WireType,
+} from '../proto/wire.js';
+
+export { decodeHeaderOnlyResponse, encodeHeaderOnlyResponse, type HeaderOnlyResponse };
 
 const VARINT = WireType.VARINT;
 const LENGTH_DELIMITED = WireType.LENGTH_DELIMITED;
@@ -30,10 +42,6 @@ export interface LockResponse {
 
 export interface UnlockRequest {
   readonly key: Uint8Array;
-}
-
-export interface HeaderOnlyResponse {
-  readonly header: ResponseHeader | undefined;
 }
 
 export type UnlockResponse = HeaderOnlyResponse;
@@ -82,37 +90,7 @@ export type ResignResponse = HeaderOnlyResponse;
 
 // ---- shared pieces ----
 
-function writeHeader(writer: ProtoWriter, header: ResponseHeader | undefined): void {
-  if (header !== undefined) writer.bytesFieldAlways(1, encodeResponseHeader(header));
-}
-
-function encodeWith<T>(writeFields: (writer: ProtoWriter, message: T) => void): (message: T) => Uint8Array {
-  return (message) => {
-    const writer = new ProtoWriter();
-    writeFields(writer, message);
-    return writer.finish();
-  };
-}
-
-function decodeWith<T>(read: (reader: ProtoReader) => T): (bytes: Uint8Array) => T {
-  return (bytes) => read(new ProtoReader(bytes));
-}
-
 const HEADER_FIELD = fieldTag(1, LENGTH_DELIMITED);
-
-function readHeaderOnly(reader: ProtoReader): HeaderOnlyResponse {
-  let header: ResponseHeader | undefined;
-  while (!reader.done()) {
-    const tag = reader.tag();
-    if (tag === HEADER_FIELD) header = decodeResponseHeader(reader.bytes());
-    else reader.skip(tag);
-  }
-  return { header };
-}
-
-const encodeHeaderOnly = encodeWith<HeaderOnlyResponse>((writer, response) =>
-  writeHeader(writer, response.header),
-);
 
 // ---- v3lockpb ----
 
@@ -273,7 +251,7 @@ export const encodeLockRequest = encodeWith<LockRequest>((writer, request) => {
 });
 export const decodeLockResponse = decodeWith(readLockResponse);
 export const encodeLockResponse = encodeWith<LockResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.bytesField(2, response.key);
 });
 export const decodeUnlockRequest = decodeWith(readKeyOnly);
@@ -281,8 +259,6 @@ export const encodeUnlockRequest = encodeWith<UnlockRequest>((writer, request) =
   writer.bytesField(1, request.key),
 );
 /** Unlock, Proclaim and Resign answer with a header only. */
-export const decodeHeaderOnlyResponse = decodeWith(readHeaderOnly);
-export const encodeHeaderOnlyResponse = encodeHeaderOnly;
 
 export const decodeCampaignRequest = decodeWith(readCampaignRequest);
 export const encodeCampaignRequest = encodeWith<CampaignRequest>((writer, request) => {
@@ -292,7 +268,7 @@ export const encodeCampaignRequest = encodeWith<CampaignRequest>((writer, reques
 });
 export const decodeCampaignResponse = decodeWith(readCampaignResponse);
 export const encodeCampaignResponse = encodeWith<CampaignResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writeLeaderKey(writer, 2, response.leader);
 });
 export const decodeProclaimRequest = decodeWith(readProclaimRequest);
@@ -306,7 +282,7 @@ export const encodeLeaderRequest = encodeWith<LeaderRequest>((writer, request) =
 );
 export const decodeLeaderResponse = decodeWith(readLeaderResponse);
 export const encodeLeaderResponse = encodeWith<LeaderResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   if (response.kv !== undefined) writer.bytesFieldAlways(2, encodeKeyValue(response.kv));
 });
 export const decodeResignRequest = decodeWith(readResignRequest);

@@ -3,8 +3,8 @@
 // always written); decoders give absent fields their defaults, skip unknown fields, and throw
 // ProtoDecodeError on anything malformed. Lease ids are int64 across the whole range: bigint.
 import type { ResponseHeader } from '@synod/state';
-import { decodeResponseHeader, encodeResponseHeader } from '../proto/messages.js';
-import { fieldTag, ProtoReader, ProtoWriter, WireType } from '../proto/wire.js';
+import { decodeResponseHeader, writeResponseHeaderField } from '../proto/messages.js';
+import { encodeWith, fieldTag, ProtoReader, WireType } from '../proto/wire.js';
 
 const VARINT = WireType.VARINT;
 const LENGTH_DELIMITED = WireType.LENGTH_DELIMITED;
@@ -86,18 +86,6 @@ function readHeader(reader: ProtoReader): ResponseHeader {
 }
 
 /** The header is always present on etcd's responses, even with every field zero. */
-function writeHeader(writer: ProtoWriter, header: ResponseHeader | undefined): void {
-  if (header !== undefined) writer.bytesFieldAlways(1, encodeResponseHeader(header));
-}
-
-function encodeWith<T>(writeFields: (writer: ProtoWriter, message: T) => void): (message: T) => Uint8Array {
-  return (message) => {
-    const writer = new ProtoWriter();
-    writeFields(writer, message);
-    return writer.finish();
-  };
-}
-
 /** A decoder filling a copy of `defaults` field by field, by tag; unknown fields are skipped. */
 function decodeFields<T extends object>(
   defaults: T,
@@ -156,7 +144,7 @@ export const decodeLeaseGrantResponse = decodeFields<LeaseGrantResponse>(
 );
 
 export const encodeLeaseGrantResponse = encodeWith<LeaseGrantResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.int64BigIntField(2, response.id);
   writer.int64Field(3, response.ttl);
   writer.stringField(4, response.error);
@@ -183,7 +171,7 @@ const headerOnly = {
 
 export const decodeLeaseRevokeResponse = decodeFields<LeaseRevokeResponse>({ header: undefined }, headerOnly);
 export const encodeLeaseRevokeResponse = encodeWith<LeaseRevokeResponse>((writer, response) =>
-  writeHeader(writer, response.header),
+  writeResponseHeaderField(writer, response.header),
 );
 
 // ---- LeaseKeepAlive ----
@@ -207,7 +195,7 @@ export const decodeLeaseKeepAliveResponse = decodeFields<LeaseKeepAliveResponse>
 );
 
 export const encodeLeaseKeepAliveResponse = encodeWith<LeaseKeepAliveResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.int64BigIntField(2, response.id);
   writer.int64Field(3, response.ttl);
 });
@@ -249,7 +237,7 @@ export function decodeLeaseTimeToLiveResponse(bytes: Uint8Array): LeaseTimeToLiv
 }
 
 export const encodeLeaseTimeToLiveResponse = encodeWith<LeaseTimeToLiveResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   writer.int64BigIntField(2, response.id);
   writer.int64Field(3, response.ttl);
   writer.int64Field(4, response.grantedTtl);
@@ -291,7 +279,7 @@ function readLeaseStatus(reader: ProtoReader): { id: bigint } {
 }
 
 export const encodeLeaseLeasesResponse = encodeWith<LeaseLeasesResponse>((writer, response) => {
-  writeHeader(writer, response.header);
+  writeResponseHeaderField(writer, response.header);
   for (const lease of response.leases) {
     // A LeaseStatus is written even for id 0 (an element of a repeated field is always present).
     const start = writer.beginMessage(2);

@@ -35,10 +35,12 @@ import type {
   TxnResponseMessage,
 } from './types.js';
 import {
+  decodeWith,
+  encodeWith,
   fieldTag,
   ProtoDecodeError,
-  ProtoReader,
-  ProtoWriter,
+  type ProtoReader,
+  type ProtoWriter,
   UnknownEnumValueError,
   WireType,
 } from './wire.js';
@@ -666,7 +668,12 @@ function readCompactionRequest(reader: ProtoReader): CompactionRequest {
 }
 
 /** Responses whose only field is the header (CompactionResponse and friends). */
-function readHeaderOnly(reader: ProtoReader): { header: ResponseHeader | undefined } {
+/** A response that carries only etcd's header (Compact, Defragment, Unlock, …). */
+export interface HeaderOnlyResponse {
+  readonly header: ResponseHeader | undefined;
+}
+
+function readHeaderOnly(reader: ProtoReader): HeaderOnlyResponse {
   let header: ResponseHeader | undefined;
   while (!reader.done()) {
     const tag = reader.tag();
@@ -808,18 +815,6 @@ function readEmpty(reader: ProtoReader): StatusRequest {
 
 // ---- public entry points: bytes in, values out, and back ----
 
-function encodeWith<T>(writeFields: (writer: ProtoWriter, message: T) => void): (message: T) => Uint8Array {
-  return (message) => {
-    const writer = new ProtoWriter();
-    writeFields(writer, message);
-    return writer.finish();
-  };
-}
-
-function decodeWith<T>(read: (reader: ProtoReader) => T): (bytes: Uint8Array) => T {
-  return (bytes) => read(new ProtoReader(bytes));
-}
-
 export const decodeResponseHeader = decodeWith(readHeader);
 export const encodeResponseHeader = encodeWith<ResponseHeader>((writer, header) => {
   writer.uint64BigIntField(1, header.clusterId);
@@ -858,6 +853,15 @@ export const encodeCompactionRequest = encodeWith<CompactionRequest>((writer, re
   writer.int64Field(1, request.revision);
   writer.boolField(2, request.physical);
 });
+/** Writes a response's header as field 1, where every etcd response has it. */
+export function writeResponseHeaderField(writer: ProtoWriter, header: ResponseHeader | undefined): void {
+  writeHeader(writer, 1, header);
+}
+
+export const decodeHeaderOnlyResponse = decodeWith<HeaderOnlyResponse>(readHeaderOnly);
+export const encodeHeaderOnlyResponse = encodeWith<HeaderOnlyResponse>((writer, response) =>
+  writeResponseHeaderField(writer, response.header),
+);
 export const decodeCompactionResponse = decodeWith<CompactionResponse>(readHeaderOnly);
 export const encodeCompactionResponse = encodeWith<CompactionResponse>((writer, response) =>
   writeHeader(writer, 1, response.header),

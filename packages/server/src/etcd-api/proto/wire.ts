@@ -507,3 +507,19 @@ function varint32Size(value: number): number {
   if (value < 0x1000_0000) return 4;
   return 5;
 }
+
+/** An encoder for one message type from its field writer. */
+export function encodeWith<T>(
+  writeFields: (writer: ProtoWriter, message: T) => void,
+): (message: T) => Uint8Array {
+  return (message) => {
+    const writer = new ProtoWriter();
+    writeFields(writer, message);
+    return writer.finish();
+  };
+}
+
+/** A decoder for one message type from its field reader. */
+export function decodeWith<T>(read: (reader: ProtoReader) => T): (bytes: Uint8Array) => T {
+  return (bytes) => read(new ProtoReader(bytes));
+}
