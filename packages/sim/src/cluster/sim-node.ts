@@ -267,16 +267,7 @@ export class SimNode {
 
   /** Applies a Ready's committed entries, serves reads, and confirms to Raft (pipelined mode). */
   private applyReady(incarnation: Incarnation, ready: Ready): void {
-    for (const entry of ready.committedEntries) this.applyEntry(incarnation, entry);
-    for (const state of ready.readStates) {
-      const read = incarnation.reads.get(state.context);
-      if (read) read.index = state.index;
-    }
-    for (const context of ready.droppedReads) {
-      incarnation.reads.get(context)?.reply({ kind: 'fail', reason: 'read dropped' });
-      incarnation.reads.delete(context);
-    }
-    this.serveReads(incarnation);
+    this.applyCommitted(incarnation, ready);
     const confState = incarnation.node.advanceApplied(ready);
     if (confState) this.env.trace(this.id, `membership now voters=${confState.voters.join(',')}`);
     this.maybeCompact(incarnation);
@@ -322,6 +313,16 @@ export class SimNode {
   private finishReady(incarnation: Incarnation, ready: Ready): void {
     for (const message of ready.messages) this.env.network.send(this.id, message.to, message);
     if (ready.snapshot) incarnation.kv.restore(ready.snapshot.data, ready.snapshot.metadata.index);
+    this.applyCommitted(incarnation, ready);
+    const confState = incarnation.node.advance(ready);
+    if (confState) this.env.trace(this.id, `membership now voters=${confState.voters.join(',')}`);
+    incarnation.readyInFlight = false;
+    this.maybeCompact(incarnation);
+    this.afterStep(incarnation);
+  }
+
+  /** A Ready's committed entries and read points, applied and served (Raft is told by the caller). */
+  private applyCommitted(incarnation: Incarnation, ready: Ready): void {
     for (const entry of ready.committedEntries) this.applyEntry(incarnation, entry);
     for (const state of ready.readStates) {
       const read = incarnation.reads.get(state.context);
@@ -332,11 +333,6 @@ export class SimNode {
       incarnation.reads.delete(context);
     }
     this.serveReads(incarnation);
-    const confState = incarnation.node.advance(ready);
-    if (confState) this.env.trace(this.id, `membership now voters=${confState.voters.join(',')}`);
-    incarnation.readyInFlight = false;
-    this.maybeCompact(incarnation);
-    this.afterStep(incarnation);
   }
 
   private applyEntry(incarnation: Incarnation, entry: Entry): void {
