@@ -3,15 +3,12 @@
 // Raft spans, context carried through the log and across async work), so its cost is what
 // tracing costs Synod; an SDK adds its own export cost on top. For export, register an SDK
 // instead (e.g. `node --import ./otel-setup.mjs`); this recorder then stays off.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import {
   type Attributes,
   type AttributeValue,
   type Context,
-  type ContextManager,
   context as contextApi,
-  ROOT_CONTEXT,
   type Span,
   type SpanContext,
   type SpanOptions,
@@ -21,6 +18,7 @@ import {
   type TracerProvider,
   trace,
 } from '@opentelemetry/api';
+import { AsyncLocalContextManager } from './async-local-context.js';
 
 /** Finished spans kept, newest last. */
 export const RECORDED_SPANS_MAX = 1_000;
@@ -137,35 +135,6 @@ class RecordingTracer implements Tracer {
   }
 }
 
-/** Active-context tracking on AsyncLocalStorage (what an SDK's context manager does). */
-class AsyncLocalContext implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
-
-  active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    context: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.storage.run(context, () => fn.call(thisArg, ...args));
-  }
-  bind<T>(context: Context, target: T): T {
-    if (typeof target !== 'function') return target;
-    const fn = target as (...args: unknown[]) => unknown;
-    return ((...args: unknown[]) => this.storage.run(context, () => fn(...args))) as T;
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.storage.disable();
-    return this;
-  }
-}
-
 /**
  * Installs the recorder as the process's tracer provider, unless one (an SDK) is there already.
  * Returns the recorder's recent spans, or undefined when an SDK was found and left in charge.
@@ -174,6 +143,6 @@ export function enableBuiltInTracing(): { recent(): RecordedSpanSummary[] } | un
   const recorder = new RingRecorder();
   const provider: TracerProvider = { getTracer: () => new RecordingTracer(recorder) };
   if (!trace.setGlobalTracerProvider(provider)) return undefined;
-  contextApi.setGlobalContextManager(new AsyncLocalContext());
+  contextApi.setGlobalContextManager(new AsyncLocalContextManager());
   return recorder;
 }

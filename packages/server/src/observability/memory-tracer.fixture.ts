@@ -1,15 +1,9 @@
-// A recording TracerProvider for tests: the small @opentelemetry/api interfaces implemented
-// directly (no SDK package), keeping every finished span with its parent, kind, attributes and status.
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import {
   type Attributes,
   type AttributeValue,
   type Context,
-  type ContextManager,
   context as contextApi,
-  ROOT_CONTEXT,
   type Span,
   type SpanContext,
   SpanKind,
@@ -133,63 +127,4 @@ export class MemoryTracerProvider implements TracerProvider {
   }
 }
 
-/** The active-context tracking an SDK would install, on AsyncLocalStorage (for handler-context tests). */
-export class AsyncLocalContextManager implements ContextManager {
-  private readonly storage = new AsyncLocalStorage<Context>();
-
-  active(): Context {
-    return this.storage.getStore() ?? ROOT_CONTEXT;
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    context: Context,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.storage.run(context, () => fn.call(thisArg, ...args));
-  }
-  /** Binds functions, and the listeners an EventEmitter gets from now on, to `context`. */
-  bind<T>(context: Context, target: T): T {
-    if (target instanceof EventEmitter) {
-      this.bindEmitter(context, target);
-      return target;
-    }
-    if (typeof target !== 'function') return target;
-    const fn = target as (...args: unknown[]) => unknown;
-    return ((...args: unknown[]) => this.storage.run(context, () => fn(...args))) as T;
-  }
-
-  private bindEmitter(context: Context, emitter: EventEmitter): void {
-    type Listener = (...args: unknown[]) => void;
-    const boundOf = new WeakMap<Listener, Listener>();
-    const storage = this.storage;
-    const patchable = emitter as unknown as Record<
-      string,
-      (event: string | symbol, listener: Listener) => unknown
-    >;
-    for (const method of ['on', 'addListener', 'once', 'prependListener', 'prependOnceListener']) {
-      const original = patchable[method]!;
-      patchable[method] = function (this: EventEmitter, event, listener) {
-        let bound = boundOf.get(listener);
-        if (bound === undefined) {
-          bound = (...args) => storage.run(context, () => listener.apply(this, args));
-          boundOf.set(listener, bound);
-        }
-        return original.call(this, event, bound);
-      };
-    }
-    for (const method of ['off', 'removeListener']) {
-      const original = patchable[method]!;
-      patchable[method] = function (this: EventEmitter, event, listener) {
-        return original.call(this, event, boundOf.get(listener) ?? listener);
-      };
-    }
-  }
-  enable(): this {
-    return this;
-  }
-  disable(): this {
-    this.storage.disable();
-    return this;
-  }
-}
+export { AsyncLocalContextManager } from './async-local-context.js';
