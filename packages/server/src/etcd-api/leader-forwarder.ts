@@ -102,7 +102,8 @@ export class LeaderForwarder {
     });
   }
 
-  private session(url: string): http2.ClientHttp2Session {
+  /** The HTTP/2 session to `url`, opened on first use and shared (the keep-alive relay uses it too). */
+  session(url: string): http2.ClientHttp2Session {
     const existing = this.sessions.get(url);
     if (existing && !existing.closed && !existing.destroyed) return existing;
     if (this.sessions.size >= MAX_SESSIONS) this.closeAll();

@@ -27,9 +27,6 @@ export type StateResult<T> =
   | { readonly ok: true; readonly value: T; readonly revision: number }
   | { readonly ok: false; readonly error: EtcdError };
 
-/** @deprecated name kept for the KV handlers: a StateResult. */
-export type KvResult<T> = StateResult<T>;
-
 /** What a membership conf change carries in its context: who asked, and the member's details. */
 interface LoggedMemberChange extends MemberChangeContext {
   readonly origin: string;

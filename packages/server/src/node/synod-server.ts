@@ -109,8 +109,8 @@ export class SynodServer {
     this.forwarder = this.createForwarder(clientTls);
     this.keepAliveRelay = new KeepAliveRelay({
       leaderUrl: () => this.leaderClientUrl(),
+      session: (url) => this.forwarder.session(url),
       timeoutMs: requestTimeoutMsOf(parts.config),
-      ...(clientTls ? { tls: tlsClientOptions(clientTls) } : {}),
     });
     this.leases = this.createLeaseManager(parts.config);
     this.driver = this.createDriver(parts.config);

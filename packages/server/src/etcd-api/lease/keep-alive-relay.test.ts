@@ -2,12 +2,18 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { ETCD_ERRORS } from '@synod/state';
 import { GrpcServer } from '../../grpc/server.js';
+import { LeaderForwarder } from '../leader-forwarder.js';
 import { KeepAliveRelay } from './keep-alive-relay.js';
 import { InMemoryLeaseBackend } from './lease-backend.fixture.js';
 import { registerLeaseService } from './lease-service.js';
 
 const silent = { info() {}, warn() {}, error() {} };
 const header = (revision: number) => ({ clusterId: 1n, memberId: 2n, revision, raftTerm: 1 });
+
+function relayTo(leaderUrl: () => string | undefined, timeoutMs: number): KeepAliveRelay {
+  const forwarder = new LeaderForwarder({ leaderUrl });
+  return new KeepAliveRelay({ leaderUrl, session: (target) => forwarder.session(target), timeoutMs });
+}
 
 describe('KeepAliveRelay', () => {
   const backend = new InMemoryLeaseBackend();
@@ -30,7 +36,7 @@ describe('KeepAliveRelay', () => {
       assert.ok(granted.ok);
       ids.push(granted.value.id);
     }
-    const relay = new KeepAliveRelay({ leaderUrl: () => url, timeoutMs: 5_000 });
+    const relay = relayTo(() => url, 5_000);
     try {
       const answers = await Promise.all(
         Array.from({ length: 200 }, (_, i) => relay.renew(ids[i % ids.length]!)),
@@ -44,9 +50,9 @@ describe('KeepAliveRelay', () => {
   });
 
   test('without a leader the keep-alive fails at once; an unreachable leader fails it, not hangs', async () => {
-    const none = new KeepAliveRelay({ leaderUrl: () => undefined, timeoutMs: 5_000 });
+    const none = relayTo(() => undefined, 5_000);
     assert.deepEqual(await none.renew(1n), { ok: false, error: ETCD_ERRORS.noLeader });
-    const dead = new KeepAliveRelay({ leaderUrl: () => 'http://127.0.0.1:9', timeoutMs: 2_000 });
+    const dead = relayTo(() => 'http://127.0.0.1:9', 2_000);
     try {
       const answer = await dead.renew(1n);
       assert.equal(answer.ok, false);

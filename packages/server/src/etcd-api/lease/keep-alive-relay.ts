@@ -3,7 +3,6 @@
 // thousand keep-alives a second, most of them arriving at followers. The leader answers a
 // keep-alive stream's requests in order, so answers are matched to waiters first in, first out.
 import http2 from 'node:http2';
-import type { SecureContextOptions } from 'node:tls';
 import type { EtcdError } from '@synod/state';
 import { ETCD_ERRORS } from '@synod/state';
 import { frameMessage, MessageDeframer } from '../../grpc/framing.js';
@@ -26,13 +25,13 @@ interface Waiter {
 
 export interface KeepAliveRelayOptions {
   readonly leaderUrl: () => string | undefined;
-  readonly tls?: SecureContextOptions;
+  /** The HTTP/2 session to a member's client URL (the LeaderForwarder's, shared). */
+  readonly session: (url: string) => http2.ClientHttp2Session;
   readonly timeoutMs: number;
 }
 
 export class KeepAliveRelay {
   private readonly options: KeepAliveRelayOptions;
-  private session: http2.ClientHttp2Session | undefined;
   private stream: http2.ClientHttp2Stream | undefined;
   private url: string | undefined;
   private readonly waiters: Waiter[] = [];
@@ -60,8 +59,6 @@ export class KeepAliveRelay {
 
   close(): void {
     this.reset({ ok: false, error: ETCD_ERRORS.stopped });
-    this.session?.close();
-    this.session = undefined;
   }
 
   private openStream(): http2.ClientHttp2Stream | undefined {
@@ -69,18 +66,11 @@ export class KeepAliveRelay {
     if (url === undefined) return undefined;
     if (url !== this.url) {
       this.reset({ ok: false, error: ETCD_ERRORS.leaderChanged });
-      this.session?.close();
-      this.session = undefined;
       this.url = url;
     }
     if (this.stream !== undefined && !this.stream.closed && !this.stream.destroyed) return this.stream;
     try {
-      if (this.session === undefined || this.session.closed || this.session.destroyed) {
-        this.session = http2.connect(url, this.options.tls ?? {});
-        this.session.on('error', () => this.reset({ ok: false, error: ETCD_ERRORS.noLeader }));
-        this.session.unref();
-      }
-      const stream = this.session.request({
+      const stream = this.options.session(url).request({
         ':method': 'POST',
         ':path': KEEP_ALIVE_PATH,
         'content-type': 'application/grpc',
