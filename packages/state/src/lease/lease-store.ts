@@ -138,8 +138,10 @@ export class LeaseStore {
   observe(events: readonly KvEvent[]): number {
     let unknownLeases = 0;
     for (const event of events) {
-      const keyString = keyId(event.kv.key);
       const next = event.type === 'PUT' ? event.kv.lease : NO_LEASE;
+      // Most writes touch keys without leases: then no key needs naming (keyId costs on every put).
+      if (next === NO_LEASE && this.leaseOfKey.size === 0) continue;
+      const keyString = keyId(event.kv.key);
       if ((this.leaseOfKey.get(keyString) ?? NO_LEASE) === next) continue;
       this.detach(keyString);
       if (next === NO_LEASE) continue;
