@@ -15,7 +15,7 @@ export interface WalLatencyObserver {
 export class WalStats {
   /** Told every fsync and append latency (set by the server's metrics). */
   observer: WalLatencyObserver | undefined;
-  /** Data fsyncs (fdatasync) of segment files, including those that open a new segment. */
+  /** Data syncs of segment files (O_DSYNC writes, or fdatasync), including those that open a segment. */
   fsyncs = 0;
   /** fsyncs of the WAL directory after creating, renaming or deleting segments. */
   directoryFsyncs = 0;

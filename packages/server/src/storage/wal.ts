@@ -1,8 +1,9 @@
-// Segmented write-ahead log with group commit. Appends queue up while a write+fdatasync runs; the
-// next round writes everything queued in one write and covers it with one fdatasync, so N
-// concurrent appends cost about two fsyncs, not N (TigerStyle: batch, don't react per event).
+// Segmented write-ahead log with group commit. Appends queue up while a durable write runs; the
+// next round writes everything queued in one durable write (O_DSYNC, or write + fdatasync), so N
+// concurrent appends cost about two syncs, not N (TigerStyle: batch, don't react per event).
 // Segments rotate at segmentBytesMax; each opens with a header and the current hard state, so
 // older segments can be deleted once a snapshot covers their entries (releaseTo).
+import { constants as fsConstants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,6 +23,21 @@ export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 export const WRITE_BATCH_BYTES_MAX = 16 * 1024 * 1024;
 /** Appends waiting for the disk; more means the caller lost its own bound (a bug). */
 export const PENDING_APPENDS_MAX = 65_536;
+
+/**
+ * Segments are appended through descriptors opened with O_DSYNC where the platform has it: each
+ * write returns once its data is durable, so a group-commit round is one trip to the I/O thread
+ * pool instead of two (write, then fdatasync), which shortens every commit. Elsewhere (Windows)
+ * the WAL writes and then calls fdatasync.
+ */
+const SYNCHRONOUS_WRITES = fsConstants.O_DSYNC;
+/** Flags to append to an existing segment. */
+const APPEND_FLAGS = SYNCHRONOUS_WRITES === undefined ? 'r+' : fsConstants.O_RDWR | SYNCHRONOUS_WRITES;
+/** Flags to create a new segment (through its temp name). */
+const CREATE_FLAGS =
+  SYNCHRONOUS_WRITES === undefined
+    ? 'w'
+    : fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_TRUNC | SYNCHRONOUS_WRITES;
 
 /** pino-style logger: structured object first, message second. */
 export interface StorageLogger {
@@ -148,7 +164,7 @@ export class Wal {
     }
     const lastEntryIndex = replay.lastIndex() ?? 0;
     const current = tail
-      ? { info: tail.info, handle: await open(join(directory, tail.info.name), 'r+'), size: tail.size }
+      ? { info: tail.info, handle: await open(join(directory, tail.info.name), APPEND_FLAGS), size: tail.size }
       : await createSegment(directory, 0, lastEntryIndex + 1, replay.hardState, stats);
     if (!tail) segments.push(current.info);
     const wal = new Wal({
@@ -287,10 +303,11 @@ export class Wal {
             chunk.map((append) => append.bytes),
             chunkBytes,
           );
+    const started = performance.now();
     await writeFully(this.handle, data, this.writeOffset);
     this.writeOffset += chunkBytes;
-    const started = performance.now();
-    await this.handle.datasync();
+    if (SYNCHRONOUS_WRITES === undefined) await this.handle.datasync();
+    // With O_DSYNC the write itself is the sync: its time is what the fsync metric stands for.
     this.stats.recordFsyncLatency(performance.now() - started);
     this.stats.fsyncs++;
     this.stats.bytesWritten += chunkBytes;
@@ -454,7 +471,7 @@ async function createSegment(
   if (hardState) records.push({ type: 'hardState', hardState });
   const bytes = encodeRecords(records);
   const temp = join(directory, name + TEMP_SUFFIX);
-  const handle = await open(temp, 'w');
+  const handle = await open(temp, CREATE_FLAGS);
   try {
     await writeFully(handle, bytes, 0);
     await handle.datasync();
