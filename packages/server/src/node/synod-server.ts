@@ -1,8 +1,7 @@
 // One Synod member: durable storage, peer transport, the Raft driver, the KV service and the
 // etcd v3 gRPC front-end, wired together. Everything protocol-level lives in the pure packages;
 // this is the imperative shell that owns sockets, files and timers.
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
@@ -10,13 +9,12 @@ import {
   AUTH_ERRORS,
   type AuthRequirement,
   type ClusterCommand,
-  type ClusterMember,
   ClusterState,
   type EtcdError,
   type KvEvent,
 } from '@synod/state';
 import type { ServerConfig, TlsFiles } from '../config/server-config.js';
-import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
+import { raftIdOf } from '../config/server-config.js';
 import { AuthEdge } from '../etcd-api/auth/auth-edge.js';
 import { registerAuthService } from '../etcd-api/auth/auth-service.js';
 import { EtcdAuthorizer } from '../etcd-api/auth/authorizer.js';
@@ -38,6 +36,13 @@ import { DEFAULT_DRIVER_TIMING, RaftDriver } from '../raft-driver/raft-driver.js
 import { RaftDiskStorage } from '../storage/raft-storage.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { Logger } from './logger.js';
+import {
+  initialMembersOf,
+  loadOrCreateIdentity,
+  type MemberInfo,
+  saveLearnedClusterId,
+  UNKNOWN_CLUSTER_ID,
+} from './member-identity.js';
 
 /** gRPC receive limit = request limit + etcd's 512 KiB allowance for framing and metadata. */
 const GRPC_OVERHEAD_BYTES = 512 * 1024;
@@ -47,22 +52,6 @@ const WAIT_APPLIED_MS = 5_000;
 const PUBLISH_RETRY_MS = 500;
 /** Writes waiting for their entry to apply, per member. */
 const MAX_PENDING_WRITES = 10_000;
-
-export interface MemberInfo {
-  readonly name: string;
-  readonly id: bigint;
-  readonly raftId: string;
-  readonly peerUrls: readonly string[];
-  readonly clientUrls: readonly string[];
-}
-
-/** Written once on first boot; afterwards the data directory, not the flags, says who we are. */
-interface MemberFile {
-  readonly name: string;
-  readonly memberId: string;
-  readonly clusterId: string;
-  readonly members: readonly { name: string; memberId: string; peerUrls: readonly string[] }[];
-}
 
 export class SynodServer {
   readonly config: ServerConfig;
@@ -480,73 +469,6 @@ function peerTlsFactories(files: TlsFiles | undefined) {
         onConnection,
       ),
   };
-}
-
-function loadOrCreateIdentity(config: ServerConfig): {
-  self: MemberInfo;
-  clusterId: bigint;
-  members: Map<string, MemberInfo>;
-} {
-  const path = join(config.dataDir, 'member.json');
-  let file: MemberFile;
-  if (existsSync(path)) {
-    file = JSON.parse(readFileSync(path, 'utf8')) as MemberFile;
-    if (file.name !== config.name) {
-      throw new Error(
-        `${path} belongs to member "${file.name}", not "${config.name}": use --name ${file.name} or another --data-dir`,
-      );
-    }
-  } else {
-    const members = config.initialCluster.map((member) => ({
-      name: member.name,
-      memberId: memberIdOf(member.peerUrls, config.initialClusterToken).toString(16),
-      peerUrls: member.peerUrls,
-    }));
-    const self = members.find((member) => member.name === config.name)!;
-    // A member joining a running cluster learns its id from the first peer that greets it.
-    const clusterId =
-      config.initialClusterState === 'existing'
-        ? UNKNOWN_CLUSTER_ID
-        : clusterIdOf(members.map((member) => BigInt(`0x${member.memberId}`))).toString(16);
-    file = { name: config.name, memberId: self.memberId, clusterId, members };
-    writeFileSync(`${path}.tmp`, `${JSON.stringify(file, null, 2)}\n`);
-    renameSync(`${path}.tmp`, path);
-  }
-  const members = new Map<string, MemberInfo>();
-  for (const member of file.members) {
-    const id = BigInt(`0x${member.memberId}`);
-    const clientUrls = member.name === config.name ? config.advertiseClientUrls : [];
-    members.set(member.name, {
-      name: member.name,
-      id,
-      raftId: raftIdOf(id),
-      peerUrls: member.peerUrls,
-      clientUrls,
-    });
-  }
-  const clusterId = file.clusterId === UNKNOWN_CLUSTER_ID ? 0n : BigInt(`0x${file.clusterId}`);
-  return { self: members.get(file.name)!, clusterId, members };
-}
-
-const UNKNOWN_CLUSTER_ID = '';
-
-/** Records the cluster id a joining member learned (member.json said it was unknown). */
-function saveLearnedClusterId(dataDir: string, clusterId: string): void {
-  const path = join(dataDir, 'member.json');
-  const file = JSON.parse(readFileSync(path, 'utf8')) as MemberFile;
-  writeFileSync(`${path}.tmp`, `${JSON.stringify({ ...file, clusterId }, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
-}
-
-function initialMembersOf(members: ReadonlyMap<string, MemberInfo>): ClusterMember[] {
-  return [...members.values()].map((member) => ({
-    id: member.id,
-    // Published by each member once it runs (etcd's publish), so founders start unnamed alike.
-    name: '',
-    peerUrls: [...member.peerUrls],
-    clientUrls: [],
-    isLearner: false,
-  }));
 }
 
 /** Commands whose application changes keys (or compacts their history): watchers must hear of them. */
