@@ -8,6 +8,8 @@ const USAGE = `Usage:
   synod dev [--nodes 3] [--base-port 2379] [--data-dir .synod] [--control-port <base+8>]
                           run a local cluster: client ports 2379, 22379, 32379; peers 2380, 22380, 32380;
                           dashboard and /metrics on 2381, 22381, 32381; fault controls on 2387
+  synod snapshot status|restore FILE …
+                          inspect a saved snapshot, or restore it into a new cluster (synod snapshot --help)
   synod --help
 
 Flags of 'synod start':
@@ -27,6 +29,11 @@ async function main(argv: readonly string[]): Promise<void> {
     const config = loadServerConfig(rest, process.env);
     const { runServer } = await import('./node/run-server.js');
     await runServer(config);
+    return;
+  }
+  if (command === 'snapshot') {
+    const { runSnapshotCommand } = await import('./node/snapshot-command.js');
+    await runSnapshotCommand(rest, process.env);
     return;
   }
   throw new ConfigError(`unknown command "${command}"; run 'synod --help'`);

@@ -90,6 +90,45 @@ describe('ClusterState', () => {
   });
 });
 
+describe('ClusterState as a saved snapshot (snapshot restore)', () => {
+  test('snapshotByteLength finds the end of a snapshot followed by padding', () => {
+    const state = new ClusterState({ initialMembers: founders });
+    state.apply(put('a', '1'));
+    const snapshot = state.snapshot();
+    const padded = new Uint8Array(snapshot.byteLength + 300);
+    padded.set(snapshot);
+    assert.equal(ClusterState.snapshotByteLength(padded), snapshot.byteLength);
+    assert.throws(() => ClusterState.restore(padded), ClusterSnapshotError);
+    const restored = ClusterState.restore(padded.subarray(0, ClusterState.snapshotByteLength(padded)));
+    assert.equal(restored.kv.currentRevision, state.kv.currentRevision);
+    assert.throws(() => ClusterState.snapshotByteLength(snapshot.subarray(0, 10)), ClusterSnapshotError);
+    assert.throws(
+      () => ClusterState.snapshotByteLength(snapshot.subarray(0, snapshot.byteLength - 1)),
+      ClusterSnapshotError,
+    );
+    assert.throws(() => ClusterState.snapshotByteLength(new Uint8Array(64)), /not a cluster state snapshot/);
+  });
+
+  test('startNewCluster replaces the members and drops alarms, keeping keys, leases and auth', () => {
+    const state = new ClusterState({ initialMembers: founders });
+    state.apply(put('a', '1'));
+    state.apply({ kind: 'leaseGrant', id: 7n, ttl: 60 });
+    state.apply({ kind: 'alarm', action: 'activate', memberId: 1n, alarm: 'NOSPACE' });
+    state.applyMemberChange({ type: 'removeNode', memberId: 2n, context: undefined });
+    const next = [{ id: 9n, name: '', peerUrls: ['http://z:2380'], clientUrls: [], isLearner: false }];
+    state.startNewCluster(next);
+    assert.deepEqual(
+      state.members.list().map((member) => member.id),
+      [9n],
+    );
+    assert.equal(state.members.isRemoved(2n), false);
+    assert.deepEqual(state.alarms, []);
+    assert.equal(state.hasAlarm('NOSPACE'), false);
+    assert.equal(state.kv.currentRevision, 2);
+    assert.equal(state.leases.has(7n), true);
+  });
+});
+
 describe('ClusterState leases', () => {
   const putWithLease = (key: string, lease: bigint) =>
     ({

@@ -241,6 +241,32 @@ export class ClusterState {
     return bytes;
   }
 
+  /**
+   * Where a snapshot that starts `bytes` ends (its header holds the section lengths), so a reader
+   * can drop what follows it, such as the padding of a saved snapshot file.
+   * @throws ClusterSnapshotError when `bytes` does not start with a cluster snapshot header.
+   */
+  static snapshotByteLength(bytes: Uint8Array): number {
+    if (bytes.byteLength < SNAPSHOT_HEADER_BYTES)
+      throw new ClusterSnapshotError('cluster snapshot is truncated');
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (view.getUint32(0) !== SNAPSHOT_MAGIC) throw new ClusterSnapshotError('not a cluster state snapshot');
+    let length = SNAPSHOT_HEADER_BYTES;
+    for (let section = 0; section < 4; section++) length += view.getUint32(8 + 4 * section);
+    if (length > bytes.byteLength) throw new ClusterSnapshotError('cluster snapshot is truncated');
+    return length;
+  }
+
+  /**
+   * Makes this state the start of a new cluster (snapshot restore): the members become `members`,
+   * and alarms, which name the old cluster's members, are dropped. Keys, history, leases and auth
+   * stay as they are.
+   */
+  startNewCluster(members: readonly ClusterMember[]): void {
+    this.members = new MemberStore(members);
+    this.alarmList = [];
+  }
+
   /** @throws ClusterSnapshotError when the bytes are damaged or not a cluster snapshot. */
   static restore(bytes: Uint8Array, options: ClusterStateOptions = {}): ClusterState {
     if (bytes.byteLength < SNAPSHOT_HEADER_BYTES)
