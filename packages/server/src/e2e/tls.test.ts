@@ -1,7 +1,8 @@
 // Client and peer TLS with etcd's flags, using a throwaway CA made at test time with openssl.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -131,5 +132,41 @@ describe('TLS for clients and peers', {
       'x',
     ]);
     assert.notEqual(refused.status, 0, 'the write must not succeed without a client certificate');
+  });
+
+  test('HTTP/1.1 over TLS on the same port: /health and the JSON gateway, with and without a client certificate', async () => {
+    const url = new URL(cluster.members[1]!.clientUrl);
+    const request = (path: string, withCertificate: boolean, body?: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = https.request(
+          {
+            host: url.hostname,
+            port: Number(url.port),
+            path,
+            method: body === undefined ? 'GET' : 'POST',
+            ca: readFileSync(join(dir, 'ca.crt')),
+            ...(withCertificate
+              ? { cert: readFileSync(join(dir, 'client.crt')), key: readFileSync(join(dir, 'client.key')) }
+              : {}),
+            servername: 'localhost',
+            checkServerIdentity: () => undefined,
+          },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => {
+              text += chunk.toString();
+            });
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    const health = await request('/health', true);
+    assert.equal(health.status, 200);
+    assert.equal(JSON.parse(health.body).health, 'true');
+    const put = await request('/v3/kv/put', true, JSON.stringify({ key: 'aHR0cA==', value: 'MQ==' }));
+    assert.equal(put.status, 200, put.body);
+    await assert.rejects(request('/health', false), 'no client certificate: the TLS handshake fails');
   });
 });

@@ -18,6 +18,8 @@ import type { StateResult } from './state-service.js';
 
 /** The version etcdctl shows: the etcd API level we serve. */
 export const SERVED_ETCD_VERSION = '3.4.0';
+/** The cluster version /version reports (etcd reports major.minor.0). */
+export const SERVED_ETCD_CLUSTER_VERSION = '3.4.0';
 
 const toGrpcError = etcdErrorToGrpc;
 

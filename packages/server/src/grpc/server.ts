@@ -2,6 +2,7 @@
 // `:path`, request validation, and connection lifecycle. Each call is run by a ServerCall.
 // Measured on a 2-core machine it serves about twice the calls per second of @grpc/grpc-js,
 // which is why Synod carries its own (see grpc.bench.ts).
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, {
   type Http2SecureServer,
   type Http2Server,
@@ -10,10 +11,10 @@ import http2, {
   type OutgoingHttpHeaders,
   type ServerHttp2Stream,
 } from 'node:http2';
-import type { AddressInfo } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import tls, { type SecureContextOptions } from 'node:tls';
 import { type CallGuard, type CallLimits, type CallOwner, type GrpcLogger, ServerCall } from './call.js';
-import type { MethodDefinition } from './methods.js';
+import type { CallContext, MethodDefinition } from './methods.js';
 import { encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcStatusCode } from './status.js';
 import { parseGrpcTimeout } from './timeout.js';
 
@@ -78,7 +79,18 @@ export interface GrpcServerOptions {
   readonly maxSendMessageBytes?: number;
   readonly sendBufferBytesMax?: number;
   readonly maxConcurrentStreams?: number;
+  /**
+   * Serves HTTP/1.1 requests on the same port (etcd's JSON gateway, /health, /version): a
+   * connection is HTTP/2 when it opens with the HTTP/2 preface (or negotiates h2 over TLS), and
+   * HTTP/1.1 otherwise. Without it the port speaks only HTTP/2.
+   */
+  readonly http1?: (request: IncomingMessage, response: ServerResponse) => void;
 }
+
+/** "PRI * HTTP/2.0…" starts every HTTP/2 connection; no HTTP/1 method starts with "PRI". */
+const HTTP2_PREFACE_START = Buffer.from('PRI');
+/** Longest a new connection may stay silent before we know which protocol it speaks. */
+const PROTOCOL_SNIFF_TIMEOUT_MS = 10_000;
 
 const consoleLogger: GrpcLogger = {
   warn: (object, message) => console.warn(message, object),
@@ -99,6 +111,9 @@ export class GrpcServer implements CallOwner {
   readonly logger: GrpcLogger;
   readonly limits: CallLimits;
   private readonly http2Server: Http2Server | Http2SecureServer;
+  /** With an HTTP/1.1 handler: the listener that tells the protocols apart and hands connections on. */
+  private readonly dispatcher: net.Server | tls.Server | undefined;
+  private readonly http1Server: http.Server | undefined;
   private readonly methods = new Map<string, MethodDefinition>();
   private readonly services = new Set<string>();
   private readonly sessions = new Set<Http2Session>();
@@ -117,8 +132,26 @@ export class GrpcServer implements CallOwner {
       sendBufferBytesMax: options.sendBufferBytesMax ?? DEFAULT_SEND_BUFFER_BYTES_MAX,
     };
     const settings = { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS };
-    this.http2Server =
-      options.tls === undefined ? http2.createServer({ settings }) : secureServer(options.tls, settings);
+    if (options.http1 === undefined) {
+      this.http2Server =
+        options.tls === undefined ? http2.createServer({ settings }) : secureServer(options.tls, settings);
+    } else {
+      // The dispatcher owns the port (and TLS); both protocol servers only get its connections.
+      this.http2Server = http2.createServer({ settings });
+      this.http1Server = http.createServer(options.http1);
+      this.http1Server.on('clientError', (_error, socket) => socket.destroy());
+      this.dispatcher =
+        options.tls === undefined
+          ? net.createServer((socket) => this.sniffProtocol(socket))
+          : dispatchingTlsServer(options.tls, (socket) =>
+              socket.alpnProtocol === 'h2'
+                ? this.http2Server.emit('connection', socket)
+                : this.sniffProtocol(socket),
+            );
+      this.dispatcher.on('tlsClientError', (error: Error) =>
+        this.logger.warn({ err: error }, 'TLS handshake with a client failed'),
+      );
+    }
     this.http2Server.on('stream', (stream, headers, _flags, rawHeaders?: unknown) =>
       this.onStream(stream, headers, rawHeaders),
     );
@@ -139,14 +172,65 @@ export class GrpcServer implements CallOwner {
 
   /** Starts listening; resolves to the port bound (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
+    const listener = this.dispatcher ?? this.http2Server;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
-      this.http2Server.once('error', onError);
-      this.http2Server.listen(port, host, () => {
-        this.http2Server.off('error', onError);
-        resolve((this.http2Server.address() as AddressInfo).port);
+      listener.once('error', onError);
+      listener.listen(port, host, () => {
+        listener.off('error', onError);
+        resolve((listener.address() as AddressInfo).port);
       });
     });
+  }
+
+  /**
+   * Runs a unary method outside HTTP/2, as the HTTP/JSON gateway does: `requestBytes` is the
+   * request message's protobuf encoding; resolves to the response's. The call passes through the
+   * same guard (authorization) as a gRPC call. Rejects with a GrpcError (the status a gRPC client
+   * would get).
+   */
+  async invokeUnary(path: string, requestBytes: Uint8Array, context: CallContext): Promise<Uint8Array> {
+    if (this.closing !== undefined)
+      throw new GrpcError(GrpcStatus.UNAVAILABLE, 'the server is shutting down');
+    const definition = this.methods.get(path);
+    if (definition === undefined || definition.kind !== 'unary')
+      throw new GrpcError(GrpcStatus.UNIMPLEMENTED, this.unknownMethodMessage(path));
+    let request: unknown;
+    try {
+      request = definition.codec.decode(requestBytes);
+    } catch (error) {
+      throw new GrpcError(
+        GrpcStatus.INVALID_ARGUMENT,
+        `grpc: failed to unmarshal the received message: ${(error as Error).message}`,
+      );
+    }
+    const run = () => definition.handler(request, context);
+    const response = await (this.guard === undefined ? run() : this.guard(path, request, context, run));
+    return definition.codec.encode(response);
+  }
+
+  /** Waits for a connection's first bytes, then gives it to the HTTP/2 or the HTTP/1.1 server. */
+  private sniffProtocol(socket: Socket): void {
+    socket.on('error', ignore);
+    socket.setTimeout(PROTOCOL_SNIFF_TIMEOUT_MS, () => socket.destroy());
+    let received: Buffer = Buffer.alloc(0);
+    const onReadable = (): void => {
+      for (let chunk = socket.read() as Buffer | null; chunk !== null; chunk = socket.read() as Buffer | null)
+        received = received.length === 0 ? chunk : Buffer.concat([received, chunk]);
+      const decided =
+        received.length >= HTTP2_PREFACE_START.length ||
+        (received.length > 0 && !HTTP2_PREFACE_START.subarray(0, received.length).equals(received));
+      if (!decided) return;
+      socket.off('readable', onReadable);
+      socket.setTimeout(0);
+      socket.off('error', ignore);
+      // Put the bytes back: the chosen server reads the connection from its start.
+      socket.unshift(received);
+      const isHttp2 = received.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START);
+      if (isHttp2) this.http2Server.emit('connection', socket);
+      else this.http1Server!.emit('connection', socket);
+    };
+    socket.on('readable', onReadable);
   }
 
   /** Calls in progress. */
@@ -168,13 +252,16 @@ export class GrpcServer implements CallOwner {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.http2Server.close(() => resolve()));
+    const listener = this.dispatcher ?? this.http2Server;
+    const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const session of this.sessions) session.close();
+    this.http1Server?.closeIdleConnections();
     if (await settlesWithin(closed, graceMs)) return;
     const reason = new GrpcError(GrpcStatus.UNAVAILABLE, 'the server is shutting down');
     for (const call of [...this.calls]) call.cancel(reason);
     if (!(await settlesWithin(closed, CLOSE_FLUSH_MS))) {
       for (const session of this.sessions) session.destroy();
+      this.http1Server?.closeAllConnections();
     }
     await closed;
   }
@@ -307,12 +394,33 @@ function rawHeadersOf(headers: IncomingHttpHeaders): string[] {
   return raw;
 }
 
-function secureServer(tls: GrpcTlsOptions, settings: http2.Settings): Http2SecureServer {
-  const options: http2.SecureServerOptions = { settings, allowHTTP1: false, cert: tls.cert, key: tls.key };
-  if (tls.ca !== undefined) options.ca = tls.ca;
-  if (tls.requestCert !== undefined) options.requestCert = tls.requestCert;
-  if (tls.rejectUnauthorized !== undefined) options.rejectUnauthorized = tls.rejectUnauthorized;
+function secureServer(tlsOptions: GrpcTlsOptions, settings: http2.Settings): Http2SecureServer {
+  const options: http2.SecureServerOptions = {
+    settings,
+    allowHTTP1: false,
+    cert: tlsOptions.cert,
+    key: tlsOptions.key,
+  };
+  if (tlsOptions.ca !== undefined) options.ca = tlsOptions.ca;
+  if (tlsOptions.requestCert !== undefined) options.requestCert = tlsOptions.requestCert;
+  if (tlsOptions.rejectUnauthorized !== undefined) options.rejectUnauthorized = tlsOptions.rejectUnauthorized;
   return http2.createSecureServer(options);
+}
+
+/** A TLS listener that negotiates h2 or http/1.1 and hands each connection on. */
+function dispatchingTlsServer(
+  tlsOptions: GrpcTlsOptions,
+  onConnection: (socket: tls.TLSSocket) => void,
+): tls.Server {
+  const options: tls.TlsOptions = {
+    cert: tlsOptions.cert,
+    key: tlsOptions.key,
+    ALPNProtocols: ['h2', 'http/1.1'],
+  };
+  if (tlsOptions.ca !== undefined) options.ca = tlsOptions.ca;
+  if (tlsOptions.requestCert !== undefined) options.requestCert = tlsOptions.requestCert;
+  if (tlsOptions.rejectUnauthorized !== undefined) options.rejectUnauthorized = tlsOptions.rejectUnauthorized;
+  return tls.createServer(options, onConnection);
 }
 
 /** True when `promise` settles within `ms`. */

@@ -2,6 +2,7 @@
 // etcd v3 gRPC front-end, wired together. Everything protocol-level lives in the pure packages;
 // this is the imperative shell that owns sockets, files and timers.
 import { mkdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import type { ConfState } from '@synod/raft';
@@ -25,10 +26,17 @@ import { createAuthGuard, currentRequester } from '../etcd-api/auth-guard.js';
 import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
 import { KeepAliveRelay } from '../etcd-api/lease/keep-alive-relay.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
-import { registerEtcdServices, responseHeaderOf } from '../etcd-api/services.js';
+import {
+  registerEtcdServices,
+  responseHeaderOf,
+  SERVED_ETCD_CLUSTER_VERSION,
+  SERVED_ETCD_VERSION,
+} from '../etcd-api/services.js';
 import { StateService } from '../etcd-api/state-service.js';
 import { WatchHub } from '../etcd-api/watch/watch-hub.js';
 import { registerWatchService } from '../etcd-api/watch/watch-service.js';
+import { ETCD_SCHEMA } from '../gateway/etcd-schema.generated.js';
+import { createHttpGateway, type MemberHealth } from '../gateway/http-gateway.js';
 import { GrpcServer } from '../grpc/server.js';
 import { enableBuiltInTracing } from '../observability/built-in-tracing.js';
 import { ServerObservability } from '../observability/server-observability.js';
@@ -50,6 +58,8 @@ const GRPC_OVERHEAD_BYTES = 512 * 1024;
 const WAIT_APPLIED_MS = 5_000;
 /** How long to wait before publishing this member's attributes again after a failure. */
 const PUBLISH_RETRY_MS = 500;
+/** How long /health waits for its linearizable read (etcd allows one second). */
+const HEALTH_READ_TIMEOUT_MS = 1_000;
 /** Writes waiting for their entry to apply, per member. */
 const MAX_PENDING_WRITES = 10_000;
 
@@ -237,7 +247,10 @@ export class SynodServer {
     clientTls: ReturnType<typeof readTlsFiles> | undefined,
   ): GrpcServer {
     const clientCertAuth = config.clientTls?.clientCertAuth ?? false;
-    return new GrpcServer({
+    let gateway: ((request: IncomingMessage, response: ServerResponse) => void) | undefined;
+    const server = new GrpcServer({
+      // HTTP/1.1 on the client port: etcd's JSON gateway, /health, /version, /metrics.
+      http1: (request, response) => gateway?.(request, response),
       // --metrics off: the request path is not counted (and without an observer, not traced).
       ...(config.metrics === 'off' ? {} : { observer: this.observability.grpcObserver }),
       guard: createAuthGuard({
@@ -260,6 +273,32 @@ export class SynodServer {
           }
         : {}),
     });
+    gateway = createHttpGateway({
+      grpc: server,
+      schema: ETCD_SCHEMA,
+      health: () => this.health(),
+      version: { server: SERVED_ETCD_VERSION, cluster: SERVED_ETCD_CLUSTER_VERSION },
+      metrics: config.metrics === 'off' ? undefined : () => this.observability.metrics.scrape(),
+      logger: this.logger,
+    });
+    return server;
+  }
+
+  /** etcd's /health: a leader is known, no alarm is raised, and a linearizable read completes in time. */
+  private async health(): Promise<MemberHealth> {
+    if (this.driver.node.raft.lead === '') return { healthy: false, reason: 'RAFT NO LEADER' };
+    const alarm = this.state.state.alarms[0];
+    if (alarm !== undefined) return { healthy: false, reason: `ALARM ${alarm.alarm}` };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), HEALTH_READ_TIMEOUT_MS);
+    });
+    try {
+      const read = await Promise.race([this.state.linearizableBarrier(), timedOut]);
+      return read === undefined ? { healthy: true, reason: '' } : { healthy: false, reason: 'QGET ERROR' };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private registerServices(): void {

@@ -14,7 +14,7 @@ import { type SimpleTokenManager, simpleTokenIndex } from './simple-token-manage
 
 /** Where etcd clients put the token (etcd's rpctypes.TokenFieldNameGRPC); the gateway uses `authorization`. */
 export const TOKEN_METADATA_KEY = 'token';
-const GATEWAY_TOKEN_METADATA_KEY = 'authorization';
+export const GATEWAY_TOKEN_METADATA_KEY = 'authorization';
 
 /** Who the request runs as (undefined: auth is off, or no token was sent), or etcd's refusal. */
 export type AuthorizeResult =
