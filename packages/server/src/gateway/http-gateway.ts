@@ -3,7 +3,7 @@
 // gateway call is the gRPC call itself: the JSON becomes the request's protobuf encoding, the
 // registered handler runs behind the same authorization guard, and its response is rendered as
 // JSON with the .proto field names, 64-bit integers as strings and bytes in base64.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { GATEWAY_TOKEN_METADATA_KEY } from '../etcd-api/auth/authorizer.js';
 import { Metadata } from '../grpc/metadata.js';
@@ -51,6 +51,7 @@ export const GATEWAY_ROUTES: ReadonlyMap<string, { readonly service: string; rea
         ['/v3/maintenance/transfer-leadership', 'etcdserverpb.Maintenance', 'MoveLeader'],
         ['/v3/auth/enable', 'etcdserverpb.Auth', 'AuthEnable'],
         ['/v3/auth/disable', 'etcdserverpb.Auth', 'AuthDisable'],
+        ['/v3/auth/status', 'etcdserverpb.Auth', 'AuthStatus'],
         ['/v3/auth/authenticate', 'etcdserverpb.Auth', 'Authenticate'],
         ['/v3/auth/user/add', 'etcdserverpb.Auth', 'UserAdd'],
         ['/v3/auth/user/get', 'etcdserverpb.Auth', 'UserGet'],
@@ -168,10 +169,11 @@ async function serve(
       501,
       gatewayError(GrpcStatus.UNIMPLEMENTED, `${route.service}.${route.method} is not served`),
     );
-  if (signature.clientStreaming || signature.serverStreaming) {
-    const message = `${route.service}.${route.method} streams; Synod's HTTP gateway serves unary calls only: use gRPC for it`;
+  if (signature.clientStreaming && !signature.serverStreaming) {
+    const message = `${route.service}.${route.method} takes a stream of requests and answers once: use gRPC for it`;
     return sendJson(response, 501, gatewayError(GrpcStatus.UNIMPLEMENTED, message));
   }
+  if (signature.serverStreaming) return serveStream(options, route, signature, request, response);
   const body = await readBody(request, GATEWAY_BODY_BYTES_MAX);
   if (body === undefined) {
     const message = `request body larger than ${GATEWAY_BODY_BYTES_MAX} bytes`;
@@ -208,6 +210,135 @@ async function serve(
     );
   }
   sendJson(response, 200, protoToJson(options.schema, signature.output, responseBytes));
+}
+
+/**
+ * A streaming call as grpc-gateway serves it: the body is a sequence of JSON requests (one for a
+ * server-streaming method; a bidi one reads them as they arrive and keeps answering after the body
+ * ends, as after a gRPC half-close), and each response is a line `{"result":…}`. A failure ends
+ * the stream with a line `{"error":{…}}`. The response stays open until the call ends or the
+ * client goes away.
+ */
+async function serveStream(
+  options: HttpGatewayOptions,
+  route: { readonly service: string; readonly method: string },
+  signature: { readonly input: string; readonly output: string },
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const path = `/${route.service}/${route.method}`;
+  const abort = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished)
+      abort.abort(new GrpcError(GrpcStatus.CANCELLED, 'the HTTP client went away'));
+  });
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.flushHeaders();
+  const requests = (async function* () {
+    for await (const text of jsonValues(request, GATEWAY_BODY_BYTES_MAX)) {
+      try {
+        yield jsonToProto(options.schema, signature.input, JSON.parse(text));
+      } catch (error) {
+        if (!(error instanceof SyntaxError) && !(error instanceof ProtoJsonError)) throw error;
+        throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, error.message);
+      }
+    }
+  })();
+  const sink = async (encoded: readonly Uint8Array[]): Promise<void> => {
+    const lines = encoded.map(
+      (bytes) => `${JSON.stringify({ result: protoToJson(options.schema, signature.output, bytes) })}\n`,
+    );
+    if (!response.write(lines.join(''))) await waitForDrain(response, abort.signal);
+  };
+  const status = await options.grpc.invokeStreaming(
+    path,
+    requests,
+    sink,
+    callContextOf(request, path, abort.signal),
+  );
+  if (response.destroyed) return;
+  if (status.code !== GrpcStatus.OK) {
+    const httpCode = HTTP_STATUS_OF_GRPC[status.code] ?? 500;
+    response.write(
+      `${JSON.stringify({ error: { grpc_code: status.code, http_code: httpCode, message: status.message, http_status: STATUS_CODES[httpCode] ?? '' } })}\n`,
+    );
+  }
+  response.end();
+}
+
+function waitForDrain(response: ServerResponse, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      response.off('drain', done);
+      signal.removeEventListener('abort', done);
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
+    };
+    response.once('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * The JSON objects of a body that holds several, one after another (whitespace between them, as
+ * Go's json.Decoder reads a stream). Each may be at most `limitBytes`; anything but an object at
+ * the top level is refused.
+ */
+export async function* jsonValues(
+  body: AsyncIterable<Buffer | string>,
+  limitBytes: number,
+): AsyncGenerator<string> {
+  let pending = '';
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  for await (const chunk of body) {
+    const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const offset = pending.length;
+    pending += text;
+    for (let i = offset; i < pending.length; i++) {
+      const char = pending[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (char === '\\') escaped = true;
+        else if (char === '"') inString = false;
+        continue;
+      }
+      if (depth === 0) {
+        if (char === ' ' || char === '\n' || char === '\r' || char === '\t') continue;
+        if (char !== '{')
+          throw new GrpcError(
+            GrpcStatus.INVALID_ARGUMENT,
+            `expected a JSON object in the request body, found ${JSON.stringify(char)}`,
+          );
+        start = i;
+      }
+      if (char === '"') inString = true;
+      else if (char === '{' || char === '[') depth++;
+      else if (char === '}' || char === ']') {
+        depth--;
+        if (depth === 0) {
+          if (i + 1 - start > limitBytes) throw tooLarge(limitBytes);
+          yield pending.slice(start, i + 1);
+          pending = pending.slice(i + 1);
+          i = -1;
+          start = -1;
+        }
+      }
+    }
+    if (depth === 0) pending = '';
+    if (pending.length > limitBytes) throw tooLarge(limitBytes);
+  }
+  if (depth !== 0 || inString)
+    throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, 'the request body ends inside a JSON object');
+}
+
+function tooLarge(limitBytes: number): GrpcError {
+  return new GrpcError(
+    GrpcStatus.RESOURCE_EXHAUSTED,
+    `a request in the body is larger than ${limitBytes} bytes`,
+  );
 }
 
 function callContextOf(request: IncomingMessage, method: string, signal: AbortSignal): CallContext {

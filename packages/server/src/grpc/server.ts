@@ -14,8 +14,8 @@ import http2, {
 import net, { type AddressInfo, type Socket } from 'node:net';
 import tls, { type SecureContextOptions } from 'node:tls';
 import { type CallGuard, type CallLimits, type CallOwner, type GrpcLogger, ServerCall } from './call.js';
-import type { CallContext, MethodDefinition } from './methods.js';
-import { encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcStatusCode } from './status.js';
+import type { CallContext, MethodDefinition, ServerStreamCall } from './methods.js';
+import { type CallStatus, encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcStatusCode } from './status.js';
 import { parseGrpcTimeout } from './timeout.js';
 
 /** etcd's gRPC receive limit: --max-request-bytes (1.5 MiB) plus 512 KiB for the gRPC envelope. */
@@ -114,6 +114,11 @@ export class GrpcServer implements CallOwner {
   /** With an HTTP/1.1 handler: the listener that tells the protocols apart and hands connections on. */
   private readonly dispatcher: net.Server | tls.Server | undefined;
   private readonly http1Server: http.Server | undefined;
+  /**
+   * HTTP/1.1 connections and their requests in progress. Tracked here: the HTTP/1.1 server never
+   * listens (it is handed connections), so its own closeIdleConnections() knows none of them.
+   */
+  private readonly http1Connections = new Map<Socket, number>();
   private readonly methods = new Map<string, MethodDefinition>();
   private readonly services = new Set<string>();
   private readonly sessions = new Set<Http2Session>();
@@ -138,7 +143,19 @@ export class GrpcServer implements CallOwner {
     } else {
       // The dispatcher owns the port (and TLS); both protocol servers only get its connections.
       this.http2Server = http2.createServer({ settings });
-      this.http1Server = http.createServer(options.http1);
+      const handle = options.http1;
+      this.http1Server = http.createServer((request, response) => {
+        // Counted per connection, so shutdown can close idle keep-alive connections at once.
+        const socket = request.socket;
+        this.http1Connections.set(socket, (this.http1Connections.get(socket) ?? 0) + 1);
+        response.once('close', () => {
+          const active = (this.http1Connections.get(socket) ?? 1) - 1;
+          if (!this.http1Connections.has(socket)) return;
+          this.http1Connections.set(socket, active);
+          if (active === 0 && this.closing !== undefined) socket.destroy();
+        });
+        handle(request, response);
+      });
       this.http1Server.on('clientError', (_error, socket) => socket.destroy());
       this.dispatcher =
         options.tls === undefined
@@ -209,8 +226,95 @@ export class GrpcServer implements CallOwner {
     return definition.codec.encode(response);
   }
 
+  /**
+   * Runs a server-streaming or bidi method outside HTTP/2 (the gateway's streams): `requests` are
+   * request messages' encodings, `sink` gets the encodings of the responses as the handler sends
+   * them (awaited: its promise is the flow control). Resolves to the call's status; the call ends
+   * when the handler returns or ends it, or when `context.signal` aborts.
+   */
+  async invokeStreaming(
+    path: string,
+    requests: AsyncIterable<Uint8Array>,
+    sink: (encoded: readonly Uint8Array[]) => Promise<void>,
+    context: CallContext,
+  ): Promise<CallStatus> {
+    if (this.closing !== undefined)
+      throw new GrpcError(GrpcStatus.UNAVAILABLE, 'the server is shutting down');
+    const definition = this.methods.get(path);
+    if (
+      definition === undefined ||
+      (definition.kind !== 'serverStreaming' && definition.kind !== 'bidiStreaming')
+    )
+      throw new GrpcError(GrpcStatus.UNIMPLEMENTED, this.unknownMethodMessage(path));
+    const { codec } = definition;
+    const decode = (bytes: Uint8Array): unknown => {
+      try {
+        return codec.decode(bytes);
+      } catch (error) {
+        throw new GrpcError(
+          GrpcStatus.INVALID_ARGUMENT,
+          `grpc: failed to unmarshal the received message: ${(error as Error).message}`,
+        );
+      }
+    };
+    let ended: CallStatus | undefined;
+    const call: ServerStreamCall<unknown> = {
+      ...context,
+      send: (message) => call.sendMany([message]),
+      sendMany: (messages) => {
+        if (ended !== undefined || context.signal.aborted)
+          return Promise.reject(new GrpcError(GrpcStatus.CANCELLED, 'send() after the call ended'));
+        return sink(messages.map((message) => codec.encode(message)));
+      },
+      end: (status) => {
+        ended ??= status ?? { code: GrpcStatus.OK, message: '' };
+        endNow();
+      },
+    };
+    let endNow = (): void => {};
+    // The call is over once the handler ends it or the client goes, even if the handler lingers.
+    const ending = new Promise<CallStatus>((resolve) => {
+      endNow = () => resolve(ended ?? { code: GrpcStatus.CANCELLED, message: 'the client went away' });
+      if (context.signal.aborted) endNow();
+      else context.signal.addEventListener('abort', endNow, { once: true });
+    });
+    const run = async (): Promise<CallStatus> => {
+      if (definition.kind === 'serverStreaming') {
+        let first: Uint8Array | undefined;
+        for await (const bytes of requests) {
+          first ??= bytes;
+        }
+        const request = decode(first ?? new Uint8Array(0));
+        const handle = () => definition.handler(request, call);
+        await (this.guard === undefined ? handle() : this.guard(path, request, context, handle));
+      } else {
+        const decoded = (async function* () {
+          for await (const bytes of requests) yield decode(bytes);
+        })();
+        const handle = () => definition.handler(decoded, call);
+        await (this.guard === undefined ? handle() : this.guard(path, undefined, context, handle));
+      }
+      return ended ?? { code: GrpcStatus.OK, message: '' };
+    };
+    const running = run().catch((error: unknown): CallStatus => {
+      if (error instanceof GrpcError) return { code: error.code, message: error.message };
+      if (ended !== undefined || context.signal.aborted)
+        return ended ?? { code: GrpcStatus.CANCELLED, message: '' };
+      this.logger.warn({ err: error, method: path }, 'gateway stream handler failed');
+      return { code: GrpcStatus.UNKNOWN, message: error instanceof Error ? error.message : String(error) };
+    });
+    return Promise.race([running, ending]);
+  }
+
   /** Waits for a connection's first bytes, then gives it to the HTTP/2 or the HTTP/1.1 server. */
   private sniffProtocol(socket: Socket): void {
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    // Until it is handed on, shutdown closes it like an idle HTTP/1.1 connection.
+    this.http1Connections.set(socket, 0);
+    socket.once('close', () => this.http1Connections.delete(socket));
     socket.on('error', ignore);
     socket.setTimeout(PROTOCOL_SNIFF_TIMEOUT_MS, () => socket.destroy());
     let received: Buffer = Buffer.alloc(0);
@@ -227,8 +331,12 @@ export class GrpcServer implements CallOwner {
       // Put the bytes back: the chosen server reads the connection from its start.
       socket.unshift(received);
       const isHttp2 = received.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START);
-      if (isHttp2) this.http2Server.emit('connection', socket);
-      else this.http1Server!.emit('connection', socket);
+      if (isHttp2) {
+        this.http1Connections.delete(socket);
+        this.http2Server.emit('connection', socket);
+        return;
+      }
+      this.http1Server!.emit('connection', socket);
     };
     socket.on('readable', onReadable);
   }
@@ -255,13 +363,13 @@ export class GrpcServer implements CallOwner {
     const listener = this.dispatcher ?? this.http2Server;
     const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const session of this.sessions) session.close();
-    this.http1Server?.closeIdleConnections();
+    for (const [socket, active] of this.http1Connections) if (active === 0) socket.destroy();
     if (await settlesWithin(closed, graceMs)) return;
     const reason = new GrpcError(GrpcStatus.UNAVAILABLE, 'the server is shutting down');
     for (const call of [...this.calls]) call.cancel(reason);
     if (!(await settlesWithin(closed, CLOSE_FLUSH_MS))) {
       for (const session of this.sessions) session.destroy();
-      this.http1Server?.closeAllConnections();
+      for (const socket of this.http1Connections.keys()) socket.destroy();
     }
     await closed;
   }
