@@ -67,6 +67,9 @@ export const DEFAULT_DRIVER_TIMING = {
   entriesKeptAfterSnapshot: 5_000,
 } as const;
 
+/** Proposals a follower forwards to the leader in one message, at most (count and bytes). */
+const FORWARD_BATCH_ENTRIES_MAX = 1_024;
+const FORWARD_BATCH_BYTES_MAX = 1024 * 1024;
 /** Pending linearizable reads per node; beyond it readIndex() is refused (back-pressure). */
 const MAX_PENDING_READS = 10_000;
 
@@ -95,6 +98,9 @@ export class RaftDriver {
   private readonly reads = new Map<string, ReadWaiter>();
   private nextReadId = 0;
   private stopped = false;
+  /** Proposals a follower forwards to the leader at the end of this turn (see propose). */
+  private toForward: Uint8Array[] = [];
+  private toForwardBytes = 0;
   private snapshotInFlight = false;
   /** Applied index as confirmed by advance(). */
   appliedIndex: number;
@@ -134,8 +140,33 @@ export class RaftDriver {
 
   /** Proposes a command; on a follower it is forwarded to the leader. Throws NotLeaderError without a leader. */
   propose(data: Uint8Array): void {
-    if (!this.node.raft.forwardProposal([data])) throw new NotLeaderError(this.node.raft.lead);
+    const raft = this.node.raft;
+    if (raft.role === 'leader') {
+      raft.forwardProposal([data]);
+    } else {
+      if (raft.lead === '') throw new NotLeaderError(raft.lead);
+      // Forwarded together: one message to the leader for all the proposals of this turn.
+      this.toForward.push(data);
+      this.toForwardBytes += data.byteLength;
+      if (
+        this.toForward.length >= FORWARD_BATCH_ENTRIES_MAX ||
+        this.toForwardBytes >= FORWARD_BATCH_BYTES_MAX
+      )
+        this.forwardProposals();
+    }
     this.kick();
+  }
+
+  /**
+   * Sends the proposals gathered this turn to the leader in one message. A proposal whose leader
+   * went away meanwhile is dropped, as one lost on the way would be: its client times out.
+   */
+  private forwardProposals(): void {
+    if (this.toForward.length === 0) return;
+    const batch = this.toForward;
+    this.toForward = [];
+    this.toForwardBytes = 0;
+    this.node.raft.forwardProposal(batch);
   }
 
   /** The transport lost its connection to `peer`: if it led us, an election starts without waiting. */
@@ -192,7 +223,9 @@ export class RaftDriver {
    * the disk. Writes complete in order (one WAL), and each Ready's messages wait for its write.
    */
   private processReady(): void {
-    if (this.stopped || !this.node.hasReady()) return;
+    if (this.stopped) return;
+    this.forwardProposals();
+    if (!this.node.hasReady()) return;
     const ready = this.node.ready();
     const previous = this.lastPersist;
     const persisted = this.handleReady(ready, previous).catch((error: unknown) => {
