@@ -11,6 +11,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { ConfState } from '@synod/raft';
 import type { ClusterMember } from '@synod/state';
 import type { ServerConfig } from '../config/server-config.js';
 import { clusterIdOf, memberIdOf, raftIdOf } from '../config/server-config.js';
@@ -101,6 +102,12 @@ export function initialMembersOf(members: ReadonlyMap<string, MemberInfo>): Clus
     clientUrls: [],
     isLearner: false,
   }));
+}
+
+/** The configuration a new cluster starts with: every founding member votes. */
+export function foundingConfState(members: ReadonlyMap<string, MemberInfo>): ConfState {
+  const voters = [...members.values()].map((member) => member.raftId).sort();
+  return { voters, votersOutgoing: [], learners: [], learnersNext: [], autoLeave: false };
 }
 
 /**

@@ -6,12 +6,11 @@
 // and --initial-cluster-token, so each member of the new cluster is restored with the same flags.
 import { readdirSync, readFileSync } from 'node:fs';
 import { crc32c } from '@synod/core/hashing';
-import type { ConfState } from '@synod/raft';
 import { ClusterSnapshotError, ClusterState } from '@synod/state';
 import { ConfigError, loadServerConfig, type ServerConfig } from '../config/server-config.js';
 import { readSnapshotFile } from '../etcd-api/admin-rpc/snapshot-file.js';
 import { RaftDiskStorage } from '../storage/raft-storage.js';
-import { initialMembersOf, loadOrCreateIdentity } from './member-identity.js';
+import { foundingConfState, initialMembersOf, loadOrCreateIdentity } from './member-identity.js';
 
 export const SNAPSHOT_USAGE = `Usage:
   synod snapshot status FILE [--write-out table|json]
@@ -118,16 +117,8 @@ export async function restoreSnapshot(
   try {
     const identity = loadOrCreateIdentity(config);
     state.startNewCluster(initialMembersOf(identity.members));
-    const voters = [...identity.members.values()].map((member) => member.raftId).sort();
-    const confState: ConfState = {
-      voters,
-      votersOutgoing: [],
-      learners: [],
-      learnersNext: [],
-      autoLeave: false,
-    };
     // The same bootstrap a founding member makes, with the restored state instead of an empty one.
-    await storage.bootstrap(confState, state.snapshot());
+    await storage.bootstrap(foundingConfState(identity.members), state.snapshot());
     return {
       revision: state.kv.currentRevision,
       leases: state.leases.list().length,

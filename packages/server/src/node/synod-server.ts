@@ -5,7 +5,6 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import type { ConfState } from '@synod/raft';
 import {
   AUTH_ERRORS,
   type AuthRequirement,
@@ -45,6 +44,7 @@ import { RaftDiskStorage } from '../storage/raft-storage.js';
 import { PeerTransport } from '../transport/peer-transport.js';
 import type { Logger } from './logger.js';
 import {
+  foundingConfState,
   initialMembersOf,
   loadOrCreateIdentity,
   type MemberInfo,
@@ -351,17 +351,10 @@ export class SynodServer {
       // configuration and state; until then this member has no configuration and cannot vote.
       logger.info({}, 'joining an existing cluster; waiting for the leader to send a snapshot');
     } else if (storage.isEmpty()) {
-      const voters = [...identity.members.values()].map((member) => member.raftId).sort();
-      const confState: ConfState = {
-        voters,
-        votersOutgoing: [],
-        learners: [],
-        learnersNext: [],
-        autoLeave: false,
-      };
+      const confState = foundingConfState(identity.members);
       const initial = new ClusterState({ initialMembers: initialMembersOf(identity.members) });
       await storage.bootstrap(confState, initial.snapshot());
-      logger.info({ voters }, 'bootstrapped a new member');
+      logger.info({ voters: confState.voters }, 'bootstrapped a new member');
     }
     const server = new SynodServer({ config, ...identity, storage, logger });
     await server.transport.start();
