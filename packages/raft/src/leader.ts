@@ -196,7 +196,14 @@ export class Raft extends RaftCore {
 
   private appendEntries(entries: readonly { kind: EntryKind; data: Uint8Array }[]): number {
     let index = this.log.lastIndex();
-    const stamped: Entry[] = entries.map((entry) => ({ ...entry, term: this.term, index: ++index }));
+    // A literal, not `{ ...entry, term, index }`: optimized code gives each spread copy its own
+    // hidden class, which the log then keeps alive (about 230 bytes per entry).
+    const stamped: Entry[] = entries.map((entry) => ({
+      term: this.term,
+      index: ++index,
+      kind: entry.kind,
+      data: entry.data,
+    }));
     for (const entry of stamped) {
       const bytes = entryBytes(entry);
       this.uncommittedBytes += bytes;
