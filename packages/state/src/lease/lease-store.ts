@@ -37,8 +37,11 @@ interface StoredLease {
   readonly id: bigint;
   readonly grantedTtl: number;
   remainingTtl: number;
-  /** Attached keys, by their string form (see keyId). */
-  readonly keys: Map<string, Uint8Array>;
+  /**
+   * Attached keys, by their string form (see keyId); undefined while there are none. Most leases
+   * hold no key or few (a lease per session), and an empty Map costs about 200 bytes.
+   */
+  keys: Map<string, Uint8Array> | undefined;
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -96,7 +99,7 @@ export class LeaseStore {
       id,
       grantedTtl: Math.max(ttlSeconds, this.minTtlSeconds),
       remainingTtl: 0,
-      keys: new Map(),
+      keys: undefined,
     };
     this.leases.set(id, lease);
     return { lease: summarize(lease) };
@@ -108,7 +111,8 @@ export class LeaseStore {
     const lease = this.leases.get(id);
     if (lease === undefined) return { error: LEASE_ERRORS.leaseNotFound };
     this.leases.delete(id);
-    for (const keyString of lease.keys.keys()) this.leaseOfKey.delete(keyString);
+    if (lease.keys !== undefined)
+      for (const keyString of lease.keys.keys()) this.leaseOfKey.delete(keyString);
     return { keys: sortedKeys(lease) };
   }
 
@@ -151,6 +155,7 @@ export class LeaseStore {
         continue;
       }
       // A copy: the event's bytes belong to the caller.
+      lease.keys ??= new Map();
       lease.keys.set(keyString, new Uint8Array(event.kv.key));
       this.leaseOfKey.set(keyString, lease.id);
     }
@@ -195,16 +200,12 @@ export class LeaseStore {
     const lease = this.leases.get(previous);
     if (lease === undefined)
       throw new Error(`key attached to lease ${previous}, which the store does not hold`);
-    lease.keys.delete(keyString);
+    lease.keys?.delete(keyString);
+    if (lease.keys?.size === 0) lease.keys = undefined;
   }
 
   private restoreLease(decoded: SnapshotLease): void {
-    const lease: StoredLease = {
-      id: decoded.id,
-      grantedTtl: decoded.grantedTtl,
-      remainingTtl: decoded.remainingTtl,
-      keys: new Map(),
-    };
+    let keys: Map<string, Uint8Array> | undefined;
     for (const key of decoded.keys) {
       const keyString = keyId(key);
       if (this.leaseOfKey.has(keyString)) {
@@ -213,10 +214,12 @@ export class LeaseStore {
           `a key of lease ${decoded.id} is also attached to another lease`,
         );
       }
-      lease.keys.set(keyString, key);
-      this.leaseOfKey.set(keyString, lease.id);
+      keys ??= new Map();
+      keys.set(keyString, key);
+      this.leaseOfKey.set(keyString, decoded.id);
     }
-    this.leases.set(lease.id, lease);
+    const { id, grantedTtl, remainingTtl } = decoded;
+    this.leases.set(id, { id, grantedTtl, remainingTtl, keys });
   }
 }
 
@@ -225,12 +228,12 @@ function summarize(lease: StoredLease): LeaseSummary {
     id: lease.id,
     grantedTtl: lease.grantedTtl,
     remainingTtl: lease.remainingTtl,
-    keyCount: lease.keys.size,
+    keyCount: lease.keys?.size ?? 0,
   };
 }
 
 function sortedKeys(lease: StoredLease): Uint8Array[] {
-  return [...lease.keys.values()].sort(compareBytes);
+  return lease.keys === undefined ? [] : [...lease.keys.values()].sort(compareBytes);
 }
 
 function byId(a: StoredLease, b: StoredLease): number {
