@@ -1,7 +1,8 @@
 // The one interface between the Raft core and persisted state. The core only reads through it;
 // the driver writes (after it has made the writes durable) and then tells the core via advance().
+import { EntryArchive } from './entry-archive.js';
 import type { ConfState, Entry, HardState, Snapshot } from './types.js';
-import { entryBytes, invariant } from './types.js';
+import { ENTRY_OVERHEAD_BYTES, entryBytes, invariant } from './types.js';
 
 export interface InitialState {
   readonly hardState: HardState;
@@ -32,19 +33,41 @@ export const EMPTY_CONF_STATE: ConfState = {
 
 export const EMPTY_HARD_STATE: HardState = { term: 0, vote: '', commit: 0 };
 
+/** Entries kept as objects at the log's end, where Raft reads (apply, replication to followers). */
+export const RECENT_ENTRIES_MAX = 1_024;
+/** Older entries move to the archive in batches of at most this many entries, and of this many bytes. */
+const ARCHIVE_BATCH_ENTRIES = 512;
+const ARCHIVE_BATCH_BYTES = 1024 * 1024;
+
+export interface MemoryStorageOptions {
+  /** Entries kept as given before the oldest are packed (tests make it small). */
+  readonly recentEntriesMax?: number;
+}
+
 /**
  * Stable storage held in memory: the driver appends here what it has persisted elsewhere (or,
- * in tests and benchmarks, nothing else). Entries are kept after a dummy entry at the snapshot index.
+ * in tests and benchmarks, nothing else). The log starts after a base (the snapshot's index and
+ * term, or a later compaction point). The newest entries are kept as given; older ones are packed
+ * into an EntryArchive, since the log holds every entry since the last snapshot and an entry
+ * object costs far more than its data. Entries read from the archive are new objects.
  */
 export class MemoryStorage implements Storage {
   private hardState: HardState = EMPTY_HARD_STATE;
   private latestSnapshot: Snapshot;
-  /** log[0] is a dummy holding the snapshot's index and term. */
-  private log: Entry[];
+  /** The entry just before the log (compacted away, or the snapshot's). */
+  private baseIndex = 0;
+  private baseTerm = 0;
+  /** Entries baseIndex + 1 … recentFirst - 1. */
+  private readonly archive = new EntryArchive();
+  /** Entries recentFirst …, as given. */
+  private recent: Entry[] = [];
+  private recentFirst = 1;
+  private readonly recentEntriesMax: number;
 
-  constructor(confState: ConfState = EMPTY_CONF_STATE) {
+  constructor(confState: ConfState = EMPTY_CONF_STATE, options: MemoryStorageOptions = {}) {
     this.latestSnapshot = { metadata: { index: 0, term: 0, confState }, data: new Uint8Array(0) };
-    this.log = [{ index: 0, term: 0, kind: 'normal', data: new Uint8Array(0) }];
+    this.recentEntriesMax = options.recentEntriesMax ?? RECENT_ENTRIES_MAX;
+    invariant(this.recentEntriesMax >= 2, `recentEntriesMax ${this.recentEntriesMax} is below 2`);
   }
 
   initialState(): InitialState {
@@ -65,29 +88,39 @@ export class MemoryStorage implements Storage {
   }
 
   firstIndex(): number {
-    return this.log[0]!.index + 1;
+    return this.baseIndex + 1;
   }
 
   lastIndex(): number {
-    return this.log[0]!.index + this.log.length - 1;
+    return this.recentFirst + this.recent.length - 1;
   }
 
   term(index: number): number | undefined {
-    const offset = this.log[0]!.index;
-    if (index < offset || index > this.lastIndex()) return undefined;
-    return this.log[index - offset]!.term;
+    if (index < this.baseIndex || index > this.lastIndex()) return undefined;
+    if (index >= this.recentFirst) return this.recent[index - this.recentFirst]!.term;
+    if (index === this.baseIndex) return this.baseTerm;
+    return this.archive.term(index);
   }
 
   entries(lo: number, hi: number, maxBytes: number): Entry[] {
-    const offset = this.log[0]!.index;
-    invariant(lo > offset && hi <= this.lastIndex() + 1 && lo <= hi, `entries(${lo}, ${hi}) out of range`);
+    invariant(
+      lo > this.baseIndex && hi <= this.lastIndex() + 1 && lo <= hi,
+      `entries(${lo}, ${hi}) out of range`,
+    );
     const result: Entry[] = [];
     let bytes = 0;
     for (let index = lo; index < hi; index++) {
-      const entry = this.log[index - offset]!;
-      bytes += entryBytes(entry);
+      if (index >= this.recentFirst) {
+        const entry = this.recent[index - this.recentFirst]!;
+        bytes += entryBytes(entry);
+        if (result.length > 0 && bytes > maxBytes) break;
+        result.push(entry);
+        continue;
+      }
+      // Sized before it is copied out, so an entry left out costs nothing.
+      bytes += this.archive.dataBytes(index) + ENTRY_OVERHEAD_BYTES;
       if (result.length > 0 && bytes > maxBytes) break;
-      result.push(entry);
+      result.push(this.archive.entry(index));
     }
     return result;
   }
@@ -100,11 +133,17 @@ export class MemoryStorage implements Storage {
   append(entries: readonly Entry[]): void {
     if (entries.length === 0) return;
     const first = entries[0]!.index;
-    const offset = this.log[0]!.index;
-    invariant(first > offset, `append at ${first} overlaps the snapshot at ${offset}`);
+    invariant(first > this.baseIndex, `append at ${first} overlaps the snapshot at ${this.baseIndex}`);
     invariant(first <= this.lastIndex() + 1, `append at ${first} leaves a gap after ${this.lastIndex()}`);
-    this.log.length = first - offset;
-    for (const entry of entries) this.log.push(entry);
+    if (first >= this.recentFirst) {
+      this.recent.length = first - this.recentFirst;
+    } else {
+      this.archive.truncateFrom(first);
+      this.recent = [];
+      this.recentFirst = first;
+    }
+    for (const entry of entries) this.recent.push(entry);
+    if (this.recent.length > this.recentEntriesMax) this.archiveOldest();
   }
 
   /** Installs a snapshot received from the leader, discarding the log it covers. */
@@ -112,9 +151,16 @@ export class MemoryStorage implements Storage {
     const { index, term } = snapshot.metadata;
     if (index <= this.latestSnapshot.metadata.index) return;
     const keepsSuffix = this.term(index) === term;
-    const suffix = keepsSuffix ? this.log.slice(index - this.log[0]!.index + 1) : [];
     this.latestSnapshot = snapshot;
-    this.log = [{ index, term, kind: 'normal', data: new Uint8Array(0) }, ...suffix];
+    if (keepsSuffix) {
+      this.dropThrough(index);
+    } else {
+      this.archive.clear();
+      this.recent = [];
+      this.recentFirst = index + 1;
+    }
+    this.baseIndex = index;
+    this.baseTerm = term;
   }
 
   /**
@@ -132,19 +178,47 @@ export class MemoryStorage implements Storage {
 
   /** All entries from firstIndex on, e.g. to rewrite a log file after compaction. */
   allEntries(): readonly Entry[] {
-    return this.log.slice(1);
+    return this.entries(this.firstIndex(), this.lastIndex() + 1, Number.POSITIVE_INFINITY);
   }
 
   /** Drops entries up to and including `index` (never beyond the snapshot: those are still needed). */
   compact(index: number): void {
-    const offset = this.log[0]!.index;
-    if (index <= offset) return;
+    if (index <= this.baseIndex) return;
     invariant(index <= this.lastIndex(), `compact(${index}) beyond last index ${this.lastIndex()}`);
     invariant(index <= this.latestSnapshot.metadata.index, `compact(${index}) beyond the snapshot`);
-    const term = this.log[index - offset]!.term;
-    this.log = [
-      { index, term, kind: 'normal', data: new Uint8Array(0) },
-      ...this.log.slice(index - offset + 1),
-    ];
+    const term = this.term(index)!;
+    this.dropThrough(index);
+    this.baseIndex = index;
+    this.baseTerm = term;
+  }
+
+  /** Forgets entries up to and including `index` (≤ lastIndex). */
+  private dropThrough(index: number): void {
+    if (index < this.recentFirst) {
+      this.archive.dropThrough(index);
+      return;
+    }
+    this.archive.clear();
+    this.recent = this.recent.slice(index + 1 - this.recentFirst);
+    this.recentFirst = index + 1;
+  }
+
+  /** Packs the oldest recent entries, leaving half of recentEntriesMax as objects. */
+  private archiveOldest(): void {
+    const moving = this.recent.length - (this.recentEntriesMax >> 1);
+    let start = 0;
+    while (start < moving) {
+      let end = start;
+      let bytes = 0;
+      while (end < moving && end - start < ARCHIVE_BATCH_ENTRIES) {
+        bytes += this.recent[end]!.data.byteLength;
+        if (end > start && bytes > ARCHIVE_BATCH_BYTES) break;
+        end++;
+      }
+      this.archive.push(this.recent.slice(start, end));
+      start = end;
+    }
+    this.recent = this.recent.slice(moving);
+    this.recentFirst += moving;
   }
 }
