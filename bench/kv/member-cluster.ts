@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawEtcdClient } from '../../packages/server/src/e2e/grpc-client.js';
 import { freePort } from '../../packages/server/src/e2e/process-cluster.js';
+import { memberNodeFlags } from '../../packages/server/src/node/member-node-flags.js';
 import { trackChild } from './cleanup.js';
 
 export type System = 'synod' | 'etcd';
@@ -172,7 +173,7 @@ export class MemberCluster {
     if (this.system === 'synod') {
       return [
         process.execPath,
-        [SYNOD_BIN, 'start', ...common, '--listen-client-urls', member.clientUrl]
+        [...memberNodeFlags(), SYNOD_BIN, 'start', ...common, '--listen-client-urls', member.clientUrl]
           .concat(['--listen-peer-urls', member.peerUrl, '--initial-cluster', initialCluster])
           // The admin HTTP server defaults to the client port + 2, which may be another member's.
           .concat(['--listen-admin-urls', 'http://127.0.0.1:0', '--log-level', 'warn']),

@@ -2,6 +2,7 @@
 // requests — kill (SIGKILL, stays down), restart, partition and heal (through each member's admin
 // POST /api/dev/faults). One action runs at a time, so a kill and a restart never interleave.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { memberNodeFlags } from '../node/member-node-flags.js';
 import { blockedPeersByMember, describeGroups, type PartitionGroups } from './partition.js';
 
 /** Grace period for members to stop after SIGTERM before they are killed. */
@@ -155,6 +156,7 @@ export class DevSupervisor {
     const { member } = slot;
     const initialCluster = this.members.map((other) => `${other.name}=${other.peerUrl}`).join(',');
     const args = [
+      ...memberNodeFlags(),
       this.options.synodBin,
       'start',
       ...['--name', member.name, '--data-dir', member.dataDir],

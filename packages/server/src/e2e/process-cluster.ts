@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { memberNodeFlags } from '../node/member-node-flags.js';
 
 const SYNOD_BIN = fileURLToPath(new URL('../../bin/synod.mjs', import.meta.url));
 /** How long a member gets to report it is serving. */
@@ -113,6 +114,7 @@ export class ProcessCluster {
   start(member: ProcessMember, memberFlags: readonly string[] = []): Promise<void> {
     const initialCluster = this.members.map((m) => `${m.name}=${m.peerUrl}`).join(',');
     const args = [
+      ...memberNodeFlags(),
       SYNOD_BIN,
       'start',
       '--name',

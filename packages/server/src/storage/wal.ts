@@ -164,7 +164,11 @@ export class Wal {
     }
     const lastEntryIndex = replay.lastIndex() ?? 0;
     const current = tail
-      ? { info: tail.info, handle: await open(join(directory, tail.info.name), APPEND_FLAGS), size: tail.size }
+      ? {
+          info: tail.info,
+          handle: await open(join(directory, tail.info.name), APPEND_FLAGS),
+          size: tail.size,
+        }
       : await createSegment(directory, 0, lastEntryIndex + 1, replay.hardState, stats);
     if (!tail) segments.push(current.info);
     const wal = new Wal({
