@@ -62,6 +62,11 @@ describe('the HTTP/JSON gateway on the client port', () => {
       etcdserver: '3.4.0',
       etcdcluster: '3.4.0',
     });
+    for (const probe of ['/livez', '/readyz']) {
+      const answer = await fetch(`${any}${probe}`);
+      assert.equal(answer.status, 200, probe);
+      assert.equal(await answer.text(), 'ok', probe);
+    }
     const metrics = await fetch(`${any}/metrics`);
     assert.equal(metrics.status, 200);
     assert.match(await metrics.text(), /synod_raft_term/);

@@ -144,6 +144,16 @@ async function serve(
         reason: health.reason,
       });
     }
+    // etcd 3.6's probes (Kubernetes uses them): plain text, "ok" or why not.
+    if (path === '/livez') return sendText(response, 200, 'ok');
+    if (path === '/readyz') {
+      const health = await options.health();
+      return sendText(
+        response,
+        health.healthy ? 200 : 503,
+        health.healthy ? 'ok' : `failed: ${health.reason}`,
+      );
+    }
     if (path === '/version')
       return sendJson(response, 200, {
         etcdserver: options.version.server,
@@ -390,6 +400,14 @@ function gatewayError(
   message: string,
 ): { error: string; code: number; message: string } {
   return { error: message, code, message };
+}
+
+function sendText(response: ServerResponse, status: number, text: string): void {
+  response.writeHead(status, {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  response.end(text);
 }
 
 function sendJson(
