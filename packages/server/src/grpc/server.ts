@@ -160,11 +160,11 @@ export class GrpcServer implements CallOwner {
       this.dispatcher =
         options.tls === undefined
           ? net.createServer((socket) => this.sniffProtocol(socket))
-          : dispatchingTlsServer(options.tls, (socket) =>
-              socket.alpnProtocol === 'h2'
-                ? this.http2Server.emit('connection', socket)
-                : this.sniffProtocol(socket),
-            );
+          : dispatchingTlsServer(options.tls, (socket) => {
+              if (socket.alpnProtocol !== 'h2') return this.sniffProtocol(socket);
+              socket.setNoDelay(true);
+              this.http2Server.emit('connection', socket);
+            });
       this.dispatcher.on('tlsClientError', (error: Error) =>
         this.logger.warn({ err: error }, 'TLS handshake with a client failed'),
       );
@@ -312,6 +312,8 @@ export class GrpcServer implements CallOwner {
       socket.destroy();
       return;
     }
+    // Responses are written whole; Nagle would hold a response's last frames for the client's ACK.
+    socket.setNoDelay(true);
     // Until it is handed on, shutdown closes it like an idle HTTP/1.1 connection.
     this.http1Connections.set(socket, 0);
     socket.once('close', () => this.http1Connections.delete(socket));
