@@ -3,6 +3,7 @@
 // Flag names and meanings follow etcd's where they mean the same thing.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { type AutoCompactionPolicy, parseAutoCompaction } from '../etcd-api/auto-compactor.js';
 
 export interface PeerUrl {
   readonly scheme: 'http' | 'https';
@@ -36,6 +37,8 @@ export interface ServerConfig {
   readonly heartbeatIntervalMs: number;
   readonly electionTimeoutMs: number;
   readonly snapshotCount: number;
+  /** The leader's automatic compaction; undefined when off (retention 0, etcd's default). */
+  readonly autoCompaction: AutoCompactionPolicy | undefined;
   readonly maxRequestBytes: number;
   readonly maxTxnOps: number;
   readonly quotaBackendBytes: number;
@@ -109,6 +112,16 @@ export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
     // than etcd 3.6's 10,000 (a restart replays at most this many entries from the WAL).
     help: 'Committed entries between snapshots.',
     defaultValue: '100000',
+  },
+  'auto-compaction-mode': {
+    type: 'string',
+    help: "How --auto-compaction-retention counts: 'periodic' (a duration) or 'revision' (revisions).",
+    defaultValue: 'periodic',
+  },
+  'auto-compaction-retention': {
+    type: 'string',
+    help: "History the leader keeps, compacting the rest: periodic '1h', '30m', '90s' (a bare number is hours), revision '1000'; '0' is off.",
+    defaultValue: '0',
   },
   'max-request-bytes': {
     type: 'number',
@@ -261,6 +274,7 @@ function buildConfig(
     heartbeatIntervalMs,
     electionTimeoutMs,
     snapshotCount: positiveNumber(value, 'snapshot-count'),
+    autoCompaction: autoCompactionOf(value),
     maxRequestBytes: positiveNumber(value, 'max-request-bytes'),
     maxTxnOps: positiveNumber(value, 'max-txn-ops'),
     quotaBackendBytes: positiveNumber(value, 'quota-backend-bytes'),
@@ -272,6 +286,17 @@ function buildConfig(
     listenAdminUrl: adminUrlOf(value('listen-admin-urls'), listenClientUrls[0]!),
     devControlUrl: devControlUrlOf(value('dev-control-url')),
   };
+}
+
+function autoCompactionOf(
+  value: (flag: string) => string | boolean | undefined,
+): AutoCompactionPolicy | undefined {
+  const parsed = parseAutoCompaction(
+    String(value('auto-compaction-mode')),
+    String(value('auto-compaction-retention')),
+  );
+  if (typeof parsed === 'string') throw new ConfigError(parsed);
+  return parsed;
 }
 
 /** The admin server's URL: given (port 0 allowed: any free port), or the client URL's host at port + 2, plain HTTP. */

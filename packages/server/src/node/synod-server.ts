@@ -22,6 +22,7 @@ import { ETCD_AUTH_REQUIREMENTS } from '../etcd-api/auth/method-requirements.js'
 import { PasswordHasher } from '../etcd-api/auth/password.js';
 import { SimpleTokenManager } from '../etcd-api/auth/simple-token-manager.js';
 import { createAuthGuard, currentRequester } from '../etcd-api/auth-guard.js';
+import { AutoCompactor } from '../etcd-api/auto-compactor.js';
 import { LeaderForwarder } from '../etcd-api/leader-forwarder.js';
 import { KeepAliveRelay } from '../etcd-api/lease/keep-alive-relay.js';
 import { LeaseManager } from '../etcd-api/lease/lease-manager.js';
@@ -360,6 +361,7 @@ export class SynodServer {
     await server.transport.start();
     server.driver.start();
     server.leases.start();
+    server.startAutoCompaction();
     const client = config.listenClientUrls[0]!;
     await server.grpc.listen(client.host, client.port);
     try {
@@ -370,6 +372,28 @@ export class SynodServer {
     }
     void server.publishAttributes();
     return server;
+  }
+
+  private autoCompactionTimer: ReturnType<typeof setInterval> | undefined;
+
+  /** --auto-compaction-retention: the leader compacts old history on its own. */
+  private startAutoCompaction(): void {
+    const policy = this.config.autoCompaction;
+    if (policy === undefined) return;
+    const compactor = new AutoCompactor({
+      policy,
+      currentRevision: () => this.state.state.kv.currentRevision,
+      compactedRevision: () => this.state.state.kv.compactedRevision,
+      isLeader: () => this.driver.node.raft.role === 'leader',
+      compact: async (revision) => {
+        const result = await this.state.write({ kind: 'compact', request: { revision, physical: false } });
+        if (!result.ok) throw new Error(result.error.message);
+      },
+      nowMs: () => Date.now(),
+      logger: this.logger,
+    });
+    this.autoCompactionTimer = setInterval(() => void compactor.check(), compactor.checkIntervalMs);
+    this.autoCompactionTimer.unref();
   }
 
   private publishing = true;
@@ -451,6 +475,7 @@ export class SynodServer {
     this.publishing = false;
     this.state.close();
     this.leases.stop();
+    clearInterval(this.autoCompactionTimer);
     this.forwarder.closeAll();
     this.keepAliveRelay.close();
     this.driver.stop();
