@@ -18,6 +18,46 @@ describe('server configuration', () => {
     assert.equal(config.maxTxnOps, 128);
   });
 
+  test('an etcd command line runs as it is: flags without effect here are reported, unsafe ones refused', () => {
+    const config = loadServerConfig(
+      [
+        '--logger',
+        'zap',
+        '--log-outputs=stderr',
+        '--enable-v2',
+        '--enable-pprof',
+        'true',
+        '--max-wals',
+        '5',
+        '--metrics',
+        'extensive',
+        '--auto-compaction-retention',
+        '1',
+        '--name',
+        'n1',
+        '--initial-cluster',
+        'n1=http://127.0.0.1:2380',
+      ],
+      {},
+    );
+    assert.equal(config.name, 'n1');
+    assert.equal(config.metrics, 'basic');
+    assert.deepEqual(config.autoCompaction, { mode: 'periodic', retentionMs: 3_600_000 });
+    assert.deepEqual(
+      config.ignoredEtcdFlags.map((notice) => notice.split(' ')[0]),
+      ['--logger', '--log-outputs', '--enable-v2', '--enable-pprof', '--max-wals'],
+    );
+    assert.match(config.ignoredEtcdFlags[2]!, /has no effect in Synod: the v2 API is not served/);
+    for (const unsafe of [
+      '--force-new-cluster',
+      '--auto-tls',
+      '--peer-auto-tls',
+      '--discovery-srv=example.com',
+    ])
+      assert.throws(() => loadServerConfig([unsafe], {}), ConfigError, unsafe);
+    assert.throws(() => loadServerConfig(['--auto-compaction-retention', 'soon'], {}), /expected a duration/);
+  });
+
   test('flags win over SYNOD_* environment variables, which win over the config file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'synod-config-'));
     const file = join(dir, 'synod.json');

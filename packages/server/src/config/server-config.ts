@@ -51,6 +51,8 @@ export interface ServerConfig {
   readonly listenAdminUrl: PeerUrl;
   /** Set by `synod dev` (SYNOD_DEV_CONTROL_URL): its control server; turns on the admin server's fault controls. */
   readonly devControlUrl: string | undefined;
+  /** etcd flags given that mean nothing here, each with the reason (logged at startup). */
+  readonly ignoredEtcdFlags: readonly string[];
 }
 
 /** The admin server listens on the client port plus this, as `synod dev` and the dashboard expect. */
@@ -65,6 +67,38 @@ interface FlagSpec {
   readonly help: string;
   readonly defaultValue?: string;
 }
+
+/**
+ * etcd flags that mean nothing here, accepted so that an etcd command line or unit file runs as it
+ * is: each is taken with its value and reported once at startup with the reason. Flags whose loss
+ * would be unsafe or surprising (auto TLS, force-new-cluster, discovery) are not here: they stay
+ * errors.
+ */
+export const ETCD_FLAGS_WITHOUT_EFFECT: Readonly<
+  Record<string, { readonly takesValue: boolean; readonly why: string }>
+> = {
+  logger: { takesValue: true, why: 'Synod always logs JSON (pino)' },
+  'log-outputs': { takesValue: true, why: 'Synod logs to its standard streams' },
+  'enable-v2': { takesValue: false, why: 'the v2 API is not served' },
+  'enable-pprof': { takesValue: false, why: 'use SYNOD_CPU_PROFILE=<file> or node --inspect for profiles' },
+  'enable-grpc-gateway': { takesValue: false, why: 'the JSON gateway is always served on the client port' },
+  'strict-reconfig-check': { takesValue: false, why: 'membership changes are always checked' },
+  'max-snapshots': { takesValue: true, why: 'Synod keeps the 2 newest snapshots' },
+  'max-wals': { takesValue: true, why: 'WAL segments are deleted once a snapshot covers them' },
+  'wal-dir': { takesValue: true, why: 'the WAL lives in <data-dir>/wal' },
+  'listen-metrics-urls': {
+    takesValue: true,
+    why: '/metrics is served on the client port and on --listen-admin-urls',
+  },
+  'grpc-keepalive-min-time': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
+  'grpc-keepalive-interval': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
+  'grpc-keepalive-timeout': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
+  'unsafe-no-fsync': { takesValue: false, why: 'Synod always syncs its WAL before acknowledging' },
+  'experimental-initial-corrupt-check': {
+    takesValue: false,
+    why: 'snapshots and WAL records carry checksums that are checked at every start',
+  },
+};
 
 /** Every flag `synod start` understands; `synod --help` prints this table. */
 export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
@@ -137,7 +171,7 @@ export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'log-level': { type: 'string', help: 'debug, info, warn or error.', defaultValue: 'info' },
   metrics: {
     type: 'string',
-    help: "'basic' counts every request for /metrics; 'off' leaves the request path uncounted (Raft, WAL and store gauges stay).",
+    help: "'basic' (or etcd's 'extensive') counts every request for /metrics; 'off' leaves the request path uncounted (Raft, WAL and store gauges stay).",
     defaultValue: 'basic',
   },
   'trace-requests': {
@@ -168,22 +202,30 @@ type RawValues = Map<string, string | boolean>;
 
 /** Resolves flags > SYNOD_* environment > config file > defaults, and validates the result. */
 export function loadServerConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ServerConfig {
-  const fromArgs = parseFlags(argv);
+  const ignoredEtcdFlags: string[] = [];
+  const fromArgs = parseFlags(argv, ignoredEtcdFlags);
   const fromEnv = readEnvironment(env);
   const configFile = (fromArgs.get('config-file') ?? fromEnv.get('config-file')) as string | undefined;
   const fromFile = configFile ? readConfigFile(configFile) : new Map<string, string | boolean>();
   const value = (flag: string): string | boolean | undefined =>
     fromArgs.get(flag) ?? fromEnv.get(flag) ?? fromFile.get(flag) ?? SERVER_FLAGS[flag]?.defaultValue;
-  return buildConfig(value, fromArgs, fromEnv, fromFile);
+  return { ...buildConfig(value, fromArgs, fromEnv, fromFile), ignoredEtcdFlags };
 }
 
-function parseFlags(argv: readonly string[]): RawValues {
+function parseFlags(argv: readonly string[], ignored: string[]): RawValues {
   const values: RawValues = new Map();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (!arg.startsWith('--'))
       throw new ConfigError(`unexpected argument "${arg}"; flags look like --name value`);
     const [flag, inline] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const withoutEffect = SERVER_FLAGS[flag] === undefined ? ETCD_FLAGS_WITHOUT_EFFECT[flag] : undefined;
+    if (withoutEffect !== undefined) {
+      // A boolean etcd flag may still be given a separate true/false value.
+      if (inline === undefined && (withoutEffect.takesValue || /^(true|false)$/.test(argv[i + 1] ?? ''))) i++;
+      ignored.push(`--${flag} has no effect in Synod: ${withoutEffect.why}`);
+      continue;
+    }
     const spec = SERVER_FLAGS[flag];
     if (!spec) throw new ConfigError(`unknown flag --${flag}; run 'synod --help' for the list`);
     if (spec.type === 'boolean') {
@@ -279,12 +321,14 @@ function buildConfig(
     maxTxnOps: positiveNumber(value, 'max-txn-ops'),
     quotaBackendBytes: positiveNumber(value, 'quota-backend-bytes'),
     logLevel: logLevel as ServerConfig['logLevel'],
-    metrics: oneOf(value, 'metrics', ['basic', 'off'] as const),
+    // etcd's 'extensive' adds histograms, which 'basic' already has here.
+    metrics: oneOf(value, 'metrics', ['basic', 'extensive', 'off'] as const) === 'off' ? 'off' : 'basic',
     traceRequests: oneOf(value, 'trace-requests', ['off', 'all'] as const),
     clientTls,
     peerTls,
     listenAdminUrl: adminUrlOf(value('listen-admin-urls'), listenClientUrls[0]!),
     devControlUrl: devControlUrlOf(value('dev-control-url')),
+    ignoredEtcdFlags: [],
   };
 }
 
@@ -421,7 +465,10 @@ export function formatFlagHelp(): string {
     const defaults = spec.defaultValue !== undefined ? ` (default ${spec.defaultValue})` : '';
     return `  --${flag.padEnd(28)} ${spec.help}${defaults}`;
   });
-  return rows.join('\n');
+  const accepted = Object.keys(ETCD_FLAGS_WITHOUT_EFFECT)
+    .map((flag) => `--${flag}`)
+    .join(', ');
+  return `${rows.join('\n')}\n\netcd flags accepted without effect (a warning says why): ${accepted}`;
 }
 
 function oneOf<const T extends string>(

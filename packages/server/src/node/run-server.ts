@@ -9,6 +9,7 @@ import { SynodServer } from './synod-server.js';
 
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger(config.logLevel, { member: config.name });
+  for (const notice of config.ignoredEtcdFlags) logger.warn({}, notice);
   const profileFile = process.env.SYNOD_CPU_PROFILE;
   const writeProfile = profileFile ? await startCpuProfile(profileFile) : undefined;
   let server: SynodServer;
