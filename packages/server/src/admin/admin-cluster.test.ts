@@ -244,8 +244,14 @@ describe('admin servers of a three-member cluster', { timeout: 60_000 }, () => {
       return response.status === 503 ? ((await response.json()) as { reason: string }).reason : undefined;
     });
     assert.match(reason, /no leader/);
-    for (const member of members.filter((other) => other !== isolated))
+    // etcd's /health on its metrics listener says the same in etcd's format.
+    const etcdHealth = await fetch(`${isolated.admin}/health`);
+    assert.equal(etcdHealth.status, 503);
+    assert.equal(((await etcdHealth.json()) as { health: string }).health, 'false');
+    for (const member of members.filter((other) => other !== isolated)) {
       assert.equal(await readyStatus(member), 200);
+      assert.deepEqual(await (await fetch(`${member.admin}/health`)).json(), { health: 'true', reason: '' });
+    }
     assert.equal((await post([])).status, 200);
     await waitFor(`${isolated.name} ready again`, async () =>
       (await readyStatus(isolated)) === 200 ? true : undefined,

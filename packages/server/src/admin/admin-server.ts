@@ -169,6 +169,8 @@ export class AdminServer {
         return sendJson(response, 200, { status: 'ok' }, CORS);
       case '/health/ready':
         return this.serveReadiness(response);
+      case '/health':
+        return this.serveEtcdHealth(response);
       case '/api/node':
         return sendJson(response, 200, this.options.backend.nodeView(), CORS);
       case '/api/node/stream':
@@ -194,6 +196,13 @@ export class AdminServer {
     const readiness = readinessOf(this.options.backend.nodeView());
     if (readiness.ready) sendJson(response, 200, { status: 'ok' }, CORS);
     else sendJson(response, 503, { status: 'not ready', reason: readiness.reason }, CORS);
+  }
+
+  /** etcd's /health on its metrics listener: {"health":"true"}, or "false" with the reason and 503. */
+  private serveEtcdHealth(response: ServerResponse): void {
+    const readiness = readinessOf(this.options.backend.nodeView());
+    if (readiness.ready) sendJson(response, 200, { health: 'true', reason: '' }, CORS);
+    else sendJson(response, 503, { health: 'false', reason: readiness.reason }, CORS);
   }
 
   private serveNodeStream(request: IncomingMessage, response: ServerResponse): void {

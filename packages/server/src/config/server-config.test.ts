@@ -48,6 +48,15 @@ describe('server configuration', () => {
       ['--logger', '--log-outputs', '--enable-v2', '--enable-pprof', '--max-wals'],
     );
     assert.match(config.ignoredEtcdFlags[2]!, /has no effect in Synod: the v2 API is not served/);
+    const kubeadm = loadServerConfig(
+      ['--listen-metrics-urls', 'https://10.0.0.1:2382,http://127.0.0.1:2381'],
+      {},
+    );
+    assert.deepEqual(kubeadm.listenAdminUrl, { scheme: 'http', host: '127.0.0.1', port: 2381 });
+    assert.throws(
+      () => loadServerConfig(['--listen-metrics-urls', 'https://10.0.0.1:2382'], {}),
+      /http:\/\/ only/,
+    );
     for (const unsafe of [
       '--force-new-cluster',
       '--auto-tls',

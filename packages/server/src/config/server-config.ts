@@ -86,10 +86,6 @@ export const ETCD_FLAGS_WITHOUT_EFFECT: Readonly<
   'max-snapshots': { takesValue: true, why: 'Synod keeps the 2 newest snapshots' },
   'max-wals': { takesValue: true, why: 'WAL segments are deleted once a snapshot covers them' },
   'wal-dir': { takesValue: true, why: 'the WAL lives in <data-dir>/wal' },
-  'listen-metrics-urls': {
-    takesValue: true,
-    why: '/metrics is served on the client port and on --listen-admin-urls',
-  },
   'grpc-keepalive-min-time': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
   'grpc-keepalive-interval': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
   'grpc-keepalive-timeout': { takesValue: true, why: "Node's HTTP/2 keep-alive defaults apply" },
@@ -194,6 +190,10 @@ export const SERVER_FLAGS: Readonly<Record<string, FlagSpec>> = {
   'dev-control-url': {
     type: 'string',
     help: 'Set by `synod dev`: its control server (turns on /api/dev/*).',
+  },
+  'listen-metrics-urls': {
+    type: 'string',
+    help: "etcd's metrics URLs: the first http:// one is where the admin server (/metrics, /health) listens when --listen-admin-urls is not given.",
   },
   'config-file': { type: 'string', help: 'Path to a JSON file with any of these flags as keys.' },
 };
@@ -326,7 +326,9 @@ function buildConfig(
     traceRequests: oneOf(value, 'trace-requests', ['off', 'all'] as const),
     clientTls,
     peerTls,
-    listenAdminUrl: adminUrlOf(value('listen-admin-urls'), listenClientUrls[0]!),
+    // etcd's --listen-metrics-urls (kubeadm: http://127.0.0.1:2381) is where our admin server,
+    // with /metrics and /health, goes unless --listen-admin-urls says otherwise.
+    listenAdminUrl: adminUrlOf(value('listen-admin-urls') ?? firstMetricsUrl(value), listenClientUrls[0]!),
     devControlUrl: devControlUrlOf(value('dev-control-url')),
     ignoredEtcdFlags: [],
   };
@@ -341,6 +343,17 @@ function autoCompactionOf(
   );
   if (typeof parsed === 'string') throw new ConfigError(parsed);
   return parsed;
+}
+
+function firstMetricsUrl(value: (flag: string) => string | boolean | undefined): string | undefined {
+  const given = value('listen-metrics-urls');
+  if (typeof given !== 'string' || given === '') return undefined;
+  const plain = given.split(',').find((url) => url.startsWith('http://'));
+  if (plain === undefined)
+    throw new ConfigError(
+      '--listen-metrics-urls: Synod serves metrics over http:// only; give one http:// URL',
+    );
+  return plain;
 }
 
 /** The admin server's URL: given (port 0 allowed: any free port), or the client URL's host at port + 2, plain HTTP. */
