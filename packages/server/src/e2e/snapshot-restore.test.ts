@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { bareEndpoint, etcdctl, etcdctlMissing, eventually } from './etcdctl.fixture.js';
-import { ProcessCluster } from './process-cluster.js';
+import { ProcessCluster, type ProcessMember } from './process-cluster.js';
 
 const SYNOD_BIN = fileURLToPath(new URL('../../bin/synod.mjs', import.meta.url));
 const runFile = promisify(execFile);
@@ -99,37 +99,24 @@ describe('snapshot save, status and restore into a new cluster', { skip: etcdctl
   test('a restored cluster serves the same keys, leases and users, with new members', async () => {
     restored = await ProcessCluster.create(3, ['--initial-cluster-token', RESTORED_TOKEN]);
     const initialCluster = restored.members.map((member) => `${member.name}=${member.peerUrl}`).join(',');
+    const restore = (member: ProcessMember) =>
+      synod(
+        ['snapshot', 'restore', backup, '--name', member.name, '--data-dir', member.dataDir].concat([
+          '--initial-cluster',
+          initialCluster,
+          '--initial-cluster-token',
+          RESTORED_TOKEN,
+        ]),
+      );
     for (const member of restored.members) {
-      const result = await synod([
-        'snapshot',
-        'restore',
-        backup,
-        '--name',
-        member.name,
-        '--data-dir',
-        member.dataDir,
-        '--initial-cluster',
-        initialCluster,
-        '--initial-cluster-token',
-        RESTORED_TOKEN,
-      ]);
+      const result = await restore(member);
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, new RegExp(`restored revision ${before_.revision} \\(with 1 leases\\)`));
     }
     // Restoring over a member's data is refused, and leaves it as it was.
     const member = restored.members[0]!;
     const memberFile = readFileSync(join(member.dataDir, 'member.json'), 'utf8');
-    const again = await synod([
-      'snapshot',
-      'restore',
-      backup,
-      '--name',
-      member.name,
-      '--data-dir',
-      member.dataDir,
-      '--initial-cluster',
-      initialCluster,
-    ]);
+    const again = await restore(member);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /exists and is not empty; restore into a new directory/);
     assert.equal(readFileSync(join(member.dataDir, 'member.json'), 'utf8'), memberFile);
