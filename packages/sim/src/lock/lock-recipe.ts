@@ -3,7 +3,15 @@
 // exists, then hold the lock once no key under `name/` has an older create revision. The key's
 // create revision is the holder's fencing token. Written against @synod/state's request shapes
 // (the server's copy lives in @synod/server, which the simulator may not import).
-import type { Compare, RangeRequest, RangeResponse, RequestOp, TxnRequest, TxnResponse } from '@synod/state';
+import {
+  type Compare,
+  type RangeRequest,
+  type RangeResponse,
+  type RequestOp,
+  rangeRequest,
+  type TxnRequest,
+  type TxnResponse,
+} from '@synod/state';
 
 const encoder = new TextEncoder();
 const NO_BYTES = new Uint8Array(0);
@@ -22,29 +30,10 @@ export function contenderRange(name: string): { key: Uint8Array; rangeEnd: Uint8
   return { key: bytesOf(`${name}/`), rangeEnd: bytesOf(`${name}0`) };
 }
 
-export function rangeOf(key: Uint8Array, options: Partial<RangeRequest> = {}): RangeRequest {
-  return {
-    key,
-    rangeEnd: NO_BYTES,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...options,
-  };
-}
-
 /** The oldest contender (clientv3's WithFirstCreate): the holder. */
 export function oldestContender(name: string, revision = 0): RangeRequest {
   const { key, rangeEnd } = contenderRange(name);
-  return rangeOf(key, {
+  return rangeRequest(key, {
     rangeEnd,
     sortTarget: 'CREATE',
     sortOrder: 'ASCEND',
@@ -56,7 +45,7 @@ export function oldestContender(name: string, revision = 0): RangeRequest {
 /** The newest contender created before `createRevision`: the one to wait for (etcd's waitDeletes). */
 export function newestOlderContender(name: string, createRevision: number): RangeRequest {
   const { key, rangeEnd } = contenderRange(name);
-  return rangeOf(key, {
+  return rangeRequest(key, {
     rangeEnd,
     sortTarget: 'CREATE',
     sortOrder: 'DESCEND',
@@ -99,7 +88,7 @@ export function enterTxn(name: string, lease: bigint): TxnRequest {
       },
       get(oldestContender(name)),
     ],
-    failure: [get(rangeOf(key)), get(oldestContender(name))],
+    failure: [get(rangeRequest(key)), get(oldestContender(name))],
   };
 }
 
@@ -123,7 +112,7 @@ export function readEnterAnswer(response: TxnResponse, revision: number): EnterO
 
 /** One linearizable read while waiting: the predecessor to wait for, and our own key. */
 export function waitReads(name: string, lease: bigint, createRevision: number): RangeRequest[] {
-  return [newestOlderContender(name, createRevision), rangeOf(bytesOf(contenderKey(name, lease)))];
+  return [newestOlderContender(name, createRevision), rangeRequest(bytesOf(contenderKey(name, lease)))];
 }
 
 export type WaitOutcome = 'holds' | 'wait' | 'lost';

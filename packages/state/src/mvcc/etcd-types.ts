@@ -50,6 +50,31 @@ export interface RangeRequest {
   readonly maxCreateRevision: number;
 }
 
+/**
+ * A RangeRequest with etcd's defaults (the one key `key`, at the latest revision, linearizable,
+ * unsorted, unlimited), changed by `options`.
+ */
+export function rangeRequest(key: Uint8Array, options: Partial<RangeRequest> = {}): RangeRequest {
+  return {
+    key,
+    rangeEnd: NO_RANGE_END,
+    limit: 0,
+    revision: 0,
+    sortOrder: 'NONE',
+    sortTarget: 'KEY',
+    serializable: false,
+    keysOnly: false,
+    countOnly: false,
+    minModRevision: 0,
+    maxModRevision: 0,
+    minCreateRevision: 0,
+    maxCreateRevision: 0,
+    ...options,
+  };
+}
+
+const NO_RANGE_END = new Uint8Array(0);
+
 export interface RangeResponse {
   readonly kvs: readonly KeyValue[];
   /** More keys matched than `limit` returned. */

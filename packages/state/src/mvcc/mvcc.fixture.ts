@@ -11,6 +11,7 @@ import type {
   RequestOp,
   TxnRequest,
 } from './etcd-types.js';
+import { rangeRequest as rangeRequestOf } from './etcd-types.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -46,22 +47,7 @@ export function putRequest(key: string, value: string, options: Partial<PutReque
 }
 
 export function rangeRequest(key: string, rangeEnd = '', options: Partial<RangeRequest> = {}): RangeRequest {
-  return {
-    key: bytes(key),
-    rangeEnd: bytes(rangeEnd),
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...options,
-  };
+  return rangeRequestOf(bytes(key), { rangeEnd: bytes(rangeEnd), ...options });
 }
 
 export function deleteRequest(key: string, rangeEnd = '', prevKv = false): DeleteRangeRequest {

@@ -2,7 +2,14 @@
 // contender puts a key `name/<lease id in hex>` attached to its lease; the contender whose key has
 // the smallest create revision holds the lock (leads). The others each wait for the deletion of
 // the key created last before their own, so one deletion wakes one waiter, not all of them.
-import type { Compare, EtcdError, RangeRequest, RequestOp, TxnRequest } from '@synod/state';
+import {
+  type Compare,
+  type EtcdError,
+  type RangeRequest,
+  type RequestOp,
+  rangeRequest,
+  type TxnRequest,
+} from '@synod/state';
 import type { ConcurrencyBackend } from './concurrency-backend.js';
 
 /** etcd's session TTL (client/v3/concurrency/session.go), used when a request carries lease 0. */
@@ -45,24 +52,8 @@ export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
   return Uint8Array.of(0);
 }
 
-export function rangeRequest(key: Uint8Array, options: Partial<RangeRequest> = {}): RangeRequest {
-  return {
-    key,
-    rangeEnd: EMPTY_BYTES,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-    ...options,
-  };
-}
+// The recipes' tests build their reads with the same builder.
+export { rangeRequest };
 
 /** The oldest contender under `prefix` (clientv3's WithFirstCreate): the holder or leader. */
 export function firstCreated(prefix: Uint8Array): RangeRequest {
