@@ -1,6 +1,11 @@
-// Many seeds of the lock scenario across worker threads, one run per message (as parallel.ts
-// does for the KV scenario), with the figures summed for the report.
-import { Worker } from 'node:worker_threads';
+// Many seeds of the lock scenario across worker threads, through parallel.ts's runner (as the KV
+// scenario), with the figures summed for the report.
+import {
+  firstViolationSummary,
+  type ProgressCallback,
+  runSeedRange,
+  summarizeOutcomes,
+} from '../parallel.js';
 import type { LockRunFigures, LockSimulationOptions } from './lock-run.js';
 import { runLockSimulation } from './lock-run.js';
 
@@ -24,21 +29,15 @@ export interface LockManyRunsSummary {
   readonly totals: Readonly<Record<keyof LockRunFigures, number>>;
 }
 
-export type LockProgressCallback = (done: number, total: number, failedSeeds: readonly number[]) => void;
-
-/** Lines of a violation's message kept in a one-line summary. */
-const SUMMARY_MESSAGE_LINES = 6;
+export type LockProgressCallback = ProgressCallback;
 
 export function runOneLockSeed(options: LockRunOptions, seed: number): LockSeedOutcome {
   const result = runLockSimulation({ ...options, seed });
-  const first = result.violations[0];
   return {
     seed,
     ops: result.operations,
     violations: result.violations.length,
-    firstViolation: first
-      ? `${first.kind}: ${first.message.split('\n').slice(0, SUMMARY_MESSAGE_LINES).join('\n  ')}`
-      : '',
+    firstViolation: firstViolationSummary(result.violations),
     figures: result.figures,
   };
 }
@@ -58,26 +57,9 @@ export async function runLockSeedsInParallel(
   workers: number,
   onProgress: LockProgressCallback = () => {},
 ): Promise<LockManyRunsSummary> {
-  const outcomes: LockSeedOutcome[] = [];
-  const failed: number[] = [];
-  const record = (outcome: LockSeedOutcome): void => {
-    outcomes.push(outcome);
-    if (outcome.violations > 0) failed.push(outcome.seed);
-    onProgress(outcomes.length, seeds, failed);
-  };
-  if (workers <= 1 || seeds < 4) {
-    for (let seed = firstSeed; seed < firstSeed + seeds; seed++) record(runOneLockSeed(options, seed));
-  } else {
-    await runInWorkers(options, firstSeed, seeds, workers, record);
-  }
-  outcomes.sort((a, b) => a.seed - b.seed);
-  return {
-    runs: outcomes.length,
-    ops: outcomes.reduce((sum, outcome) => sum + outcome.ops, 0),
-    violations: outcomes.reduce((sum, outcome) => sum + outcome.violations, 0),
-    failures: outcomes.filter((outcome) => outcome.violations > 0),
-    totals: sumFigures(outcomes.map((outcome) => outcome.figures)),
-  };
+  const runner = { runOne: runOneLockSeed, workerUrl: new URL('./lock-worker.mjs', import.meta.url) };
+  const outcomes = await runSeedRange(runner, options, firstSeed, seeds, workers, onProgress);
+  return { ...summarizeOutcomes(outcomes), totals: sumFigures(outcomes.map((outcome) => outcome.figures)) };
 }
 
 function sumFigures(all: readonly LockRunFigures[]): Record<keyof LockRunFigures, number> {
@@ -88,35 +70,4 @@ function sumFigures(all: readonly LockRunFigures[]): Record<keyof LockRunFigures
     }
   }
   return totals;
-}
-
-function runInWorkers(
-  options: LockRunOptions,
-  firstSeed: number,
-  seeds: number,
-  workers: number,
-  record: (outcome: LockSeedOutcome) => void,
-): Promise<void> {
-  let nextSeed = firstSeed;
-  const lastSeed = firstSeed + seeds - 1;
-  let finished = 0;
-  const count = Math.min(workers, seeds);
-  return new Promise((resolve, reject) => {
-    for (let w = 0; w < count; w++) {
-      const worker = new Worker(new URL('./lock-worker.mjs', import.meta.url));
-      const sendNext = (): void => {
-        if (nextSeed > lastSeed) {
-          void worker.terminate();
-          if (++finished === count) resolve();
-          return;
-        }
-        worker.postMessage({ options, seed: nextSeed++ });
-      };
-      worker.on('message', (message: { ready?: true; outcome?: LockSeedOutcome }) => {
-        if (message.outcome) record(message.outcome);
-        sendNext();
-      });
-      worker.on('error', reject);
-    }
-  });
 }
