@@ -9,9 +9,17 @@
 // Every figure comes with its ratio, > 1 meaning "Synod better" (Synod ÷ etcd for rates, etcd ÷
 // Synod for times). Results (JSON, .cpuprofile) go to bench/kv/results/. See options.ts for flags.
 import { execFileSync } from 'node:child_process';
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { SERVER_FLAGS } from '../../packages/server/src/config/server-config.js';
+import {
+  EXIT_USAGE,
+  loadAverageNow,
+  machineBasics,
+  progress,
+  readBenchOptions,
+  report,
+  secondsSinceStart,
+} from '../bench-console.js';
 import { installCleanup, makeTempDir, removeTempDir } from './cleanup.js';
 import type { BenchContext } from './context.js';
 import { WRITE_DEADLINE_MS, WRITE_INTERVAL_MS } from './failover.js';
@@ -19,7 +27,6 @@ import { VALUE_BYTES, writePutBody } from './h2load-put.js';
 import { ETCD_ELECTION_TIMEOUT_MS, MemberCluster, type System } from './member-cluster.js';
 import {
   type BenchOptions,
-  commandLineFlags,
   FULL_PLAN,
   OptionsError,
   type Part,
@@ -31,34 +38,9 @@ import { runFailoverPart, runLatencyPart, runProfilePart, runPutPart } from './p
 import { formatSummary, ratioOf, writeResults } from './report.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const EXIT_USAGE = 2;
-
-const startedAt = performance.now();
-
-function progress(message: string): void {
-  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(6);
-  process.stderr.write(`[${seconds} s] ${message}\n`);
-}
-
-function report(message: string): void {
-  process.stdout.write(`${message}\n`);
-}
 
 function readOptions(): BenchOptions {
-  const { flags, inherited } = commandLineFlags();
-  try {
-    const options = parseOptions(flags);
-    if (options.help) {
-      report(USAGE);
-      process.exit(0);
-    }
-    if (inherited) progress(`flags from 'npm run bench': ${flags.join(' ')}`);
-    return options;
-  } catch (error) {
-    if (!(error instanceof OptionsError)) throw error;
-    process.stderr.write(`bench kv: ${error.message}\n\n${USAGE}\n`);
-    process.exit(EXIT_USAGE);
-  }
+  return readBenchOptions('kv', USAGE, parseOptions, OptionsError);
 }
 
 /** Returns what is missing and how to install it. */
@@ -89,10 +71,7 @@ function versionOf(command: string): string {
 
 function machineInfo() {
   return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
-    node: process.version,
+    ...machineBasics(),
     etcd: versionOf('etcd'),
     h2load: versionOf('h2load'),
   };
@@ -242,16 +221,14 @@ function finish(context: BenchContext, machine: ReturnType<typeof machineInfo>):
     date: new Date().toISOString(),
     options: context.options,
     plan: context.plan,
-    machine: { ...machine, loadAverageAtEnd: loadavg().map((load) => Number(load.toFixed(2))) },
+    machine: { ...machine, loadAverageAtEnd: loadAverageNow() },
     config: configInfo(context.options),
     figures: context.figures.map((figure) => ({ ...figure, ratio: ratioOf(figure) })),
     runs: context.runs,
     failures: context.failures,
   });
   report(`results: ${file}`);
-  progress(
-    `done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s${failed ? ' with failures' : ''}`,
-  );
+  progress(`done in ${secondsSinceStart().toFixed(0)} s${failed ? ' with failures' : ''}`);
   process.exitCode = failed ? 1 : 0;
 }
 

@@ -11,10 +11,17 @@
 // Results (JSON) go to bench/watch/results/. See options.ts for flags.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import {
+  EXIT_USAGE,
+  loadAverageNow,
+  machineBasics,
+  progress,
+  readBenchOptions,
+  report,
+  secondsSinceStart,
+} from '../bench-console.js';
 import { installCleanup, makeTempDir, removeTempDir } from '../kv/cleanup.js';
-import { commandLineFlags } from '../kv/options.js';
 import type { WatchBenchContext } from './context.js';
 import { runFanoutPart } from './fanout-part.js';
 import { formatSummary, ratioOf, writeResults } from './figures.js';
@@ -23,37 +30,12 @@ import { type BenchOptions, OptionsError, parseOptions, USAGE } from './options.
 import { VALUE_BYTES } from './stamped-value.js';
 
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
-const EXIT_USAGE = 2;
 const NOISE_CAVEAT =
   'caveat: this machine is shared with other work; absolute figures move with its load (see the load ' +
   'averages), ratios from one run are indicative, not precise.';
 
-const startedAt = performance.now();
-
-function progress(message: string): void {
-  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1).padStart(6);
-  process.stderr.write(`[${seconds} s] ${message}\n`);
-}
-
-function report(message: string): void {
-  process.stdout.write(`${message}\n`);
-}
-
 function readOptions(): BenchOptions {
-  const { flags, inherited } = commandLineFlags();
-  try {
-    const options = parseOptions(flags);
-    if (options.help) {
-      report(USAGE);
-      process.exit(0);
-    }
-    if (inherited) progress(`flags from 'npm run bench': ${flags.join(' ')}`);
-    return options;
-  } catch (error) {
-    if (!(error instanceof OptionsError)) throw error;
-    process.stderr.write(`bench watch: ${error.message}\n\n${USAGE}\n`);
-    process.exit(EXIT_USAGE);
-  }
+  return readBenchOptions('watch', USAGE, parseOptions, OptionsError);
 }
 
 /** "etcd 3.4.23", or undefined when etcd does not run. */
@@ -78,10 +60,7 @@ function missingPrerequisites(options: BenchOptions): string[] {
 
 function machineInfo() {
   return {
-    cpus: cpus().length,
-    cpuModel: cpus()[0]?.model ?? 'unknown',
-    loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
-    node: process.version,
+    ...machineBasics(),
     etcd: etcdVersion() ?? 'not installed',
   };
 }
@@ -144,7 +123,7 @@ async function main(): Promise<void> {
 
 function finish(context: WatchBenchContext, machine: ReturnType<typeof machineInfo>): void {
   const failed = context.failures.length > 0 || context.figures.some((figure) => figure.failure);
-  const loadAverageAtEnd = loadavg().map((load) => Number(load.toFixed(2)));
+  const loadAverageAtEnd = loadAverageNow();
   report('');
   report(
     'Summary (ratio > 1 = synod better; synod ÷ etcd where higher is better, etcd ÷ synod where lower is)',
@@ -166,9 +145,7 @@ function finish(context: WatchBenchContext, machine: ReturnType<typeof machineIn
     failures: context.failures,
   });
   report(`results: ${file}`);
-  progress(
-    `done in ${((performance.now() - startedAt) / 1000).toFixed(0)} s${failed ? ' with failures' : ''}`,
-  );
+  progress(`done in ${secondsSinceStart().toFixed(0)} s${failed ? ' with failures' : ''}`);
   process.exitCode = failed ? 1 : 0;
 }
 
