@@ -76,6 +76,8 @@ export interface AdminServerOptions {
   readonly limits?: Partial<AdminLimits>;
   /** How often `/api/node/stream` may and must send (default: at most 10/s, at least 1/s). */
   readonly nodeEventIntervals?: NodeEventIntervals;
+  /** etcd's health check, the one the client port's /health runs too; without it /health is not served. */
+  readonly etcdHealth?: () => Promise<{ readonly healthy: boolean; readonly reason: string }>;
 }
 
 const CORS = { 'access-control-allow-origin': '*' } as const;
@@ -170,7 +172,8 @@ export class AdminServer {
       case '/health/ready':
         return this.serveReadiness(response);
       case '/health':
-        return this.serveEtcdHealth(response);
+        if (this.options.etcdHealth) return this.serveEtcdHealth(response, this.options.etcdHealth);
+        break;
       case '/api/node':
         return sendJson(response, 200, this.options.backend.nodeView(), CORS);
       case '/api/node/stream':
@@ -199,10 +202,17 @@ export class AdminServer {
   }
 
   /** etcd's /health on its metrics listener: {"health":"true"}, or "false" with the reason and 503. */
-  private serveEtcdHealth(response: ServerResponse): void {
-    const readiness = readinessOf(this.options.backend.nodeView());
-    if (readiness.ready) sendJson(response, 200, { health: 'true', reason: '' }, CORS);
-    else sendJson(response, 503, { health: 'false', reason: readiness.reason }, CORS);
+  private async serveEtcdHealth(
+    response: ServerResponse,
+    check: NonNullable<AdminServerOptions['etcdHealth']>,
+  ): Promise<void> {
+    const health = await check();
+    sendJson(
+      response,
+      health.healthy ? 200 : 503,
+      { health: String(health.healthy), reason: health.reason },
+      CORS,
+    );
   }
 
   private serveNodeStream(request: IncomingMessage, response: ServerResponse): void {

@@ -277,7 +277,7 @@ export class SynodServer {
     gateway = createHttpGateway({
       grpc: server,
       schema: ETCD_SCHEMA,
-      health: () => this.health(),
+      health: () => this.etcdHealth(),
       version: { server: SERVED_ETCD_VERSION, cluster: SERVED_ETCD_CLUSTER_VERSION },
       metrics: config.metrics === 'off' ? undefined : () => this.observability.metrics.scrape(),
       logger: this.logger,
@@ -285,8 +285,11 @@ export class SynodServer {
     return server;
   }
 
-  /** etcd's /health: a leader is known, no alarm is raised, and a linearizable read completes in time. */
-  private async health(): Promise<MemberHealth> {
+  /**
+   * etcd's /health (client port and admin port alike): a leader is known, no alarm is raised, and
+   * a linearizable read completes in time.
+   */
+  async etcdHealth(): Promise<MemberHealth> {
     if (this.driver.node.raft.lead === '') return { healthy: false, reason: 'RAFT NO LEADER' };
     const alarm = this.state.state.alarms[0];
     if (alarm !== undefined) return { healthy: false, reason: `ALARM ${alarm.alarm}` };

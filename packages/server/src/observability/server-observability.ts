@@ -85,6 +85,7 @@ export class ServerObservability {
       metrics: this.metrics,
       logger: this.options.logger,
       devControlUrl: this.server.config.devControlUrl,
+      etcdHealth: () => this.server.etcdHealth(),
       ...(this.options.staticDir !== undefined ? { staticDir: this.options.staticDir } : {}),
     });
     const port = await admin.listen(listen.host, listen.port);
