@@ -212,15 +212,7 @@ export class GrpcServer implements CallOwner {
     const definition = this.methods.get(path);
     if (definition === undefined || definition.kind !== 'unary')
       throw new GrpcError(GrpcStatus.UNIMPLEMENTED, this.unknownMethodMessage(path));
-    let request: unknown;
-    try {
-      request = definition.codec.decode(requestBytes);
-    } catch (error) {
-      throw new GrpcError(
-        GrpcStatus.INVALID_ARGUMENT,
-        `grpc: failed to unmarshal the received message: ${(error as Error).message}`,
-      );
-    }
+    const request = decodeRequest(definition.codec, requestBytes);
     const run = () => definition.handler(request, context);
     const response = await (this.guard === undefined ? run() : this.guard(path, request, context, run));
     return definition.codec.encode(response);
@@ -247,16 +239,7 @@ export class GrpcServer implements CallOwner {
     )
       throw new GrpcError(GrpcStatus.UNIMPLEMENTED, this.unknownMethodMessage(path));
     const { codec } = definition;
-    const decode = (bytes: Uint8Array): unknown => {
-      try {
-        return codec.decode(bytes);
-      } catch (error) {
-        throw new GrpcError(
-          GrpcStatus.INVALID_ARGUMENT,
-          `grpc: failed to unmarshal the received message: ${(error as Error).message}`,
-        );
-      }
-    };
+    const decode = (bytes: Uint8Array): unknown => decodeRequest(codec, bytes);
     let ended: CallStatus | undefined;
     const call: ServerStreamCall<unknown> = {
       ...context,
@@ -531,6 +514,18 @@ function dispatchingTlsServer(
   if (tlsOptions.requestCert !== undefined) options.requestCert = tlsOptions.requestCert;
   if (tlsOptions.rejectUnauthorized !== undefined) options.rejectUnauthorized = tlsOptions.rejectUnauthorized;
   return tls.createServer(options, onConnection);
+}
+
+/** A request message decoded for a call made outside HTTP/2; a bad one is INVALID_ARGUMENT, as in a call. */
+function decodeRequest(codec: MethodDefinition['codec'], bytes: Uint8Array): unknown {
+  try {
+    return codec.decode(bytes);
+  } catch (error) {
+    throw new GrpcError(
+      GrpcStatus.INVALID_ARGUMENT,
+      `grpc: failed to unmarshal the received message: ${(error as Error).message}`,
+    );
+  }
 }
 
 /** True when `promise` settles within `ms`. */
