@@ -181,6 +181,11 @@ function requestsFor(rate: number, seconds: number): number {
 export async function runLatencyPart(context: BenchContext, clusters: Clusters): Promise<void> {
   const size = clusters.synod.members.length;
   const timing = { warmupMs: context.plan.latencyWarmupMs, measureMs: context.plan.latencyMeasureMs };
+  const jitWarmup = { warmupMs: 0, measureMs: context.plan.latencyJitWarmupMs };
+  for (const system of SYSTEMS) {
+    context.progress(`latency ${nodesName(size)} · ${system}: warming up (unmeasured)`);
+    await measureLatencies(clusters[system].endpoints, LATENCY_CLIENTS[0]!, jitWarmup, () => {});
+  }
   for (const [index, clients] of LATENCY_CLIENTS.entries()) {
     const results: Partial<Record<System, LatencyResult[]>> = {};
     for (const system of index % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse()) {

@@ -10,7 +10,8 @@ import { SynodServer } from './synod-server.js';
 export async function runServer(config: ServerConfig): Promise<void> {
   const logger = createLogger(config.logLevel, { member: config.name });
   for (const notice of config.ignoredEtcdFlags) logger.warn({}, notice);
-  const profileFile = process.env.SYNOD_CPU_PROFILE;
+  // `%p` in the name becomes the pid, so that members started together write separate files.
+  const profileFile = process.env.SYNOD_CPU_PROFILE?.replaceAll('%p', String(process.pid));
   const writeProfile = profileFile ? await startCpuProfile(profileFile) : undefined;
   let server: SynodServer;
   try {
@@ -56,7 +57,7 @@ export async function runServer(config: ServerConfig): Promise<void> {
 }
 
 /**
- * Opt-in CPU profile (`SYNOD_CPU_PROFILE=<file>`), taken in-process so that the file is complete
+ * Opt-in CPU profile (`SYNOD_CPU_PROFILE=<file>`, `%p` for the pid), taken in-process so that the file is complete
  * on disk before the process exits (node's --cpu-prof, written at exit, left truncated files).
  * SIGUSR2 writes the samples since the last write and starts afresh, so a benchmark can cut out
  * its load window; a graceful stop (SIGTERM/SIGINT) writes the rest before shutting down.
