@@ -1,7 +1,8 @@
 // One gRPC call on one HTTP/2 stream: reads the request messages, runs the handler, writes the
 // response messages and the status, and turns deadlines, client cancellation and handler errors
 // into the statuses the protocol prescribes. Nothing a client sends can throw out of here.
-import { constants, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
+import { constants, type OutgoingHttpHeaders } from 'node:http2';
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import {
   type DeframeFailure,
@@ -14,6 +15,32 @@ import { Metadata } from './metadata.js';
 import type { CallContext, ErasedCodec, MethodDefinition, PeerInfo, ServerStreamCall } from './methods.js';
 import { RequestQueue } from './request-queue.js';
 import { type CallStatus, encodeGrpcMessage, GrpcError, GrpcStatus } from './status.js';
+
+/**
+ * The HTTP/2 stream a call runs on: the part of node:http2's ServerHttp2Stream a call uses, which
+ * our own HTTP/2 connection's streams (../http2) provide as well.
+ */
+export interface CallStream {
+  readonly destroyed: boolean;
+  readonly closed: boolean;
+  readonly writableLength: number;
+  readonly readableEnded: boolean;
+  readonly endAfterHeaders: boolean;
+  readonly session?: { readonly socket?: Socket | TLSSocket | undefined } | undefined;
+  readonly sentHeaders?: OutgoingHttpHeaders | undefined;
+  readonly sentTrailers?: OutgoingHttpHeaders | undefined;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'end' | 'close' | 'error', listener: (...args: unknown[]) => void): unknown;
+  once(event: 'close' | 'drain' | 'wantTrailers', listener: () => void): unknown;
+  respond(headers: OutgoingHttpHeaders, options?: { endStream?: boolean; waitForTrailers?: boolean }): void;
+  write(chunk: Buffer): boolean;
+  end(chunk?: Buffer): unknown;
+  sendTrailers(headers: OutgoingHttpHeaders): void;
+  close(code?: number): void;
+  destroy(): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
 
 /** Where a call reports problems: the shape of a pino logger, so one can be passed as is. */
 export interface GrpcLogger {
@@ -67,7 +94,7 @@ const ignore = (): void => {};
 export class ServerCall implements ServerStreamCall<unknown> {
   readonly method: string;
   readonly deadlineMs: number | undefined;
-  private readonly stream: ServerHttp2Stream;
+  private readonly stream: CallStream;
   private readonly rawHeaders: readonly string[];
   private readonly codec: ErasedCodec;
   private readonly owner: CallOwner;
@@ -89,7 +116,7 @@ export class ServerCall implements ServerStreamCall<unknown> {
     | undefined;
 
   constructor(
-    stream: ServerHttp2Stream,
+    stream: CallStream,
     method: string,
     rawHeaders: readonly string[],
     codec: ErasedCodec,
@@ -537,7 +564,7 @@ export function framingError(failure: DeframeFailure): GrpcError {
   }
 }
 
-function peerOf(stream: ServerHttp2Stream): PeerInfo {
+function peerOf(stream: CallStream): PeerInfo {
   const socket = stream.session?.socket;
   if (socket === undefined) return { address: '', port: 0, certificate: undefined };
   let certificate: PeerInfo['certificate'];

@@ -1,19 +1,25 @@
-// A lean gRPC server written directly on node:http2 (PROTOCOL-HTTP2.md in grpc/grpc): routing by
-// `:path`, request validation, and connection lifecycle. Each call is run by a ServerCall.
-// Measured on a 2-core machine it serves about twice the calls per second of @grpc/grpc-js,
-// which is why Synod carries its own (see grpc.bench.ts).
+// A lean gRPC server (PROTOCOL-HTTP2.md in grpc/grpc): routing by `:path`, request validation, and
+// connection lifecycle. Each call is run by a ServerCall. HTTP/2 is our own (../http2) by default,
+// node:http2 on request. On a 2-core machine node:http2 serves about twice the calls per second of
+// @grpc/grpc-js (see grpc.bench.ts), and ours about 1.5-2x node:http2's puts on a Synod member.
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import http2, {
   type Http2SecureServer,
   type Http2Server,
-  type Http2Session,
   type IncomingHttpHeaders,
   type OutgoingHttpHeaders,
-  type ServerHttp2Stream,
 } from 'node:http2';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import tls, { type SecureContextOptions } from 'node:tls';
-import { type CallGuard, type CallLimits, type CallOwner, type GrpcLogger, ServerCall } from './call.js';
+import { LeanHttp2Connection } from '../http2/connection.js';
+import {
+  type CallGuard,
+  type CallLimits,
+  type CallOwner,
+  type CallStream,
+  type GrpcLogger,
+  ServerCall,
+} from './call.js';
 import type { CallContext, MethodDefinition, ServerStreamCall } from './methods.js';
 import { type CallStatus, encodeGrpcMessage, GrpcError, GrpcStatus, type GrpcStatusCode } from './status.js';
 import { parseGrpcTimeout } from './timeout.js';
@@ -62,7 +68,7 @@ export interface GrpcCallObservation {
    * Runs the call's handler; an observer may run it inside its context (the request's trace span)
    * and bind the stream's events to that context, so the handler, which runs from them, sees it.
    */
-  run(stream: ServerHttp2Stream, start: () => void): void;
+  run(stream: CallStream, start: () => void): void;
   /** The call's stream closed; `code` is the gRPC status sent (CANCELLED when none was). */
   callEnded(code: GrpcStatusCode): void;
 }
@@ -85,6 +91,27 @@ export interface GrpcServerOptions {
    * HTTP/1.1 otherwise. Without it the port speaks only HTTP/2.
    */
   readonly http1?: (request: IncomingMessage, response: ServerResponse) => void;
+  /**
+   * Which HTTP/2 implementation serves the calls: `lean`, our own (../http2; several times less
+   * CPU per call), or `node`, node:http2. Defaults to SYNOD_HTTP2_ENGINE, else `lean`.
+   */
+  readonly http2Engine?: Http2Engine;
+}
+
+export type Http2Engine = 'lean' | 'node';
+
+/** The engine from SYNOD_HTTP2_ENGINE (for A/B measurements), else ours. */
+export function defaultHttp2Engine(): Http2Engine {
+  const chosen = process.env.SYNOD_HTTP2_ENGINE;
+  if (chosen === undefined || chosen === '' || chosen === 'lean') return 'lean';
+  if (chosen === 'node') return 'node';
+  throw new Error(`SYNOD_HTTP2_ENGINE must be lean or node, not ${JSON.stringify(chosen)}`);
+}
+
+/** A client connection, whichever engine serves it: close() is GOAWAY and drain, destroy() cuts it. */
+interface Http2Connection {
+  close(): void;
+  destroy(): void;
 }
 
 /** "PRI * HTTP/2.0…" starts every HTTP/2 connection; no HTTP/1 method starts with "PRI". */
@@ -110,8 +137,9 @@ const consoleLogger: GrpcLogger = {
 export class GrpcServer implements CallOwner {
   readonly logger: GrpcLogger;
   readonly limits: CallLimits;
-  private readonly http2Server: Http2Server | Http2SecureServer;
-  /** With an HTTP/1.1 handler: the listener that tells the protocols apart and hands connections on. */
+  /** With the node engine: node:http2's server (which listens itself unless there is a dispatcher). */
+  private readonly http2Server: Http2Server | Http2SecureServer | undefined;
+  /** The listener that tells the protocols apart and hands connections on (lean engine, or an HTTP/1.1 handler). */
   private readonly dispatcher: net.Server | tls.Server | undefined;
   private readonly http1Server: http.Server | undefined;
   /**
@@ -121,7 +149,8 @@ export class GrpcServer implements CallOwner {
   private readonly http1Connections = new Map<Socket, number>();
   private readonly methods = new Map<string, MethodDefinition>();
   private readonly services = new Set<string>();
-  private readonly sessions = new Set<Http2Session>();
+  private readonly sessions = new Set<Http2Connection>();
+  private readonly maxConcurrentStreams: number;
   private readonly calls = new Set<ServerCall>();
   private readonly observer: GrpcCallObserver | undefined;
   readonly guard: CallGuard | undefined;
@@ -136,13 +165,30 @@ export class GrpcServer implements CallOwner {
       maxSendMessageBytes: options.maxSendMessageBytes ?? DEFAULT_MAX_SEND_MESSAGE_BYTES,
       sendBufferBytesMax: options.sendBufferBytesMax ?? DEFAULT_SEND_BUFFER_BYTES_MAX,
     };
-    const settings = { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS };
-    if (options.http1 === undefined) {
-      this.http2Server =
-        options.tls === undefined ? http2.createServer({ settings }) : secureServer(options.tls, settings);
-    } else {
-      // The dispatcher owns the port (and TLS); both protocol servers only get its connections.
-      this.http2Server = http2.createServer({ settings });
+    this.maxConcurrentStreams = options.maxConcurrentStreams ?? DEFAULT_MAX_CONCURRENT_STREAMS;
+    const settings = { maxConcurrentStreams: this.maxConcurrentStreams };
+    const engine = options.http2Engine ?? defaultHttp2Engine();
+    if (engine === 'node') {
+      const http2Server =
+        options.tls === undefined || options.http1 !== undefined
+          ? http2.createServer({ settings })
+          : secureServer(options.tls, settings);
+      http2Server.on('stream', (stream, headers, _flags, rawHeaders?: unknown) =>
+        this.onStream(
+          stream,
+          headers,
+          Array.isArray(rawHeaders) ? (rawHeaders as string[]) : rawHeadersOf(headers),
+        ),
+      );
+      http2Server.on('session', (session) => {
+        this.trackConnection(session);
+        session.on('close', () => this.sessions.delete(session));
+        session.on('error', (error) => this.logger.warn({ err: error }, 'HTTP/2 connection error'));
+      });
+      http2Server.on('sessionError', (error) => this.logger.warn({ err: error }, 'HTTP/2 session error'));
+      this.http2Server = http2Server;
+    }
+    if (options.http1 !== undefined) {
       const handle = options.http1;
       this.http1Server = http.createServer((request, response) => {
         // Counted per connection, so shutdown can close idle keep-alive connections at once.
@@ -157,23 +203,22 @@ export class GrpcServer implements CallOwner {
         handle(request, response);
       });
       this.http1Server.on('clientError', (_error, socket) => socket.destroy());
+    }
+    if (engine === 'lean' || options.http1 !== undefined) {
+      // The dispatcher owns the port (and TLS); the protocol servers only get its connections.
+      const alpn = options.http1 === undefined ? ['h2'] : ['h2', 'http/1.1'];
       this.dispatcher =
         options.tls === undefined
           ? net.createServer((socket) => this.sniffProtocol(socket))
-          : dispatchingTlsServer(options.tls, (socket) => {
+          : dispatchingTlsServer(options.tls, alpn, (socket) => {
               if (socket.alpnProtocol !== 'h2') return this.sniffProtocol(socket);
               socket.setNoDelay(true);
-              this.http2Server.emit('connection', socket);
+              this.acceptHttp2(socket);
             });
       this.dispatcher.on('tlsClientError', (error: Error) =>
         this.logger.warn({ err: error }, 'TLS handshake with a client failed'),
       );
     }
-    this.http2Server.on('stream', (stream, headers, _flags, rawHeaders?: unknown) =>
-      this.onStream(stream, headers, rawHeaders),
-    );
-    this.http2Server.on('session', (session) => this.onSession(session));
-    this.http2Server.on('sessionError', (error) => this.logger.warn({ err: error }, 'HTTP/2 session error'));
   }
 
   /** Registers the methods of `service` (its full name, e.g. `etcdserverpb.KV`), by method name. */
@@ -189,7 +234,7 @@ export class GrpcServer implements CallOwner {
 
   /** Starts listening; resolves to the port bound (useful with port 0). */
   listen(host: string, port: number): Promise<number> {
-    const listener = this.dispatcher ?? this.http2Server;
+    const listener = (this.dispatcher ?? this.http2Server)!;
     return new Promise((resolve, reject) => {
       const onError = (error: Error): void => reject(error);
       listener.once('error', onError);
@@ -316,12 +361,13 @@ export class GrpcServer implements CallOwner {
       // Put the bytes back: the chosen server reads the connection from its start.
       socket.unshift(received);
       const isHttp2 = received.subarray(0, HTTP2_PREFACE_START.length).equals(HTTP2_PREFACE_START);
-      if (isHttp2) {
+      if (isHttp2 || this.http1Server === undefined) {
+        // Without an HTTP/1.1 server, our HTTP/2 connection answers other bytes with GOAWAY.
         this.http1Connections.delete(socket);
-        this.http2Server.emit('connection', socket);
+        this.acceptHttp2(socket);
         return;
       }
-      this.http1Server!.emit('connection', socket);
+      this.http1Server.emit('connection', socket);
     };
     socket.on('readable', onReadable);
   }
@@ -345,7 +391,7 @@ export class GrpcServer implements CallOwner {
   }
 
   private async shutdown(graceMs: number): Promise<void> {
-    const listener = this.dispatcher ?? this.http2Server;
+    const listener = (this.dispatcher ?? this.http2Server)!;
     const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
     for (const session of this.sessions) session.close();
     for (const [socket, active] of this.http1Connections) if (active === 0) socket.destroy();
@@ -359,14 +405,28 @@ export class GrpcServer implements CallOwner {
     await closed;
   }
 
-  private onSession(session: Http2Session): void {
-    this.sessions.add(session);
-    session.on('close', () => this.sessions.delete(session));
-    session.on('error', (error) => this.logger.warn({ err: error }, 'HTTP/2 connection error'));
-    if (this.closing !== undefined) session.close();
+  /** An HTTP/2 connection handed on by the dispatcher: node:http2's session, or ours. */
+  private acceptHttp2(socket: Socket): void {
+    if (this.http2Server !== undefined) {
+      this.http2Server.emit('connection', socket);
+      return;
+    }
+    const connection = new LeanHttp2Connection(socket, {
+      maxConcurrentStreams: this.maxConcurrentStreams,
+      onStream: (stream, headers, rawHeaders) => this.onStream(stream, headers, rawHeaders),
+      onProtocolError: (message) =>
+        this.logger.warn({ remote: socket.remoteAddress }, `HTTP/2 connection error: ${message}`),
+    });
+    connection.onClose = () => this.sessions.delete(connection);
+    this.trackConnection(connection);
   }
 
-  private onStream(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, rawHeaders: unknown): void {
+  private trackConnection(connection: Http2Connection): void {
+    this.sessions.add(connection);
+    if (this.closing !== undefined) connection.close();
+  }
+
+  private onStream(stream: CallStream, headers: IncomingHttpHeaders, raw: readonly string[]): void {
     // A reset or broken stream is handled through 'close' by its call; an unhandled 'error' would crash.
     stream.on('error', ignore);
     const route = this.route(headers);
@@ -374,7 +434,6 @@ export class GrpcServer implements CallOwner {
       rejectStream(stream, route.httpStatus, route.code, route.message);
       return;
     }
-    const raw = Array.isArray(rawHeaders) ? (rawHeaders as string[]) : rawHeadersOf(headers);
     const call = new ServerCall(stream, route.path, raw, route.definition.codec, this, route.timeoutMs);
     this.calls.add(call);
     if (this.observer === undefined) {
@@ -450,12 +509,7 @@ function checkRequestHeaders(headers: IncomingHttpHeaders): HeaderFailure | unde
 }
 
 /** Answers a stream that never becomes a call, with a trailers-only response. */
-function rejectStream(
-  stream: ServerHttp2Stream,
-  httpStatus: number,
-  code: GrpcStatusCode,
-  message: string,
-): void {
+function rejectStream(stream: CallStream, httpStatus: number, code: GrpcStatusCode, message: string): void {
   const headers: OutgoingHttpHeaders = {
     ':status': httpStatus,
     'content-type': 'application/grpc',
@@ -473,7 +527,7 @@ function rejectStream(
 }
 
 /** The grpc-status a finished stream sent (in trailers, or trailers-only headers); CANCELLED when it sent none. */
-function sentStatusCode(stream: ServerHttp2Stream): GrpcStatusCode {
+function sentStatusCode(stream: CallStream): GrpcStatusCode {
   const sent = stream.sentTrailers?.['grpc-status'] ?? stream.sentHeaders?.['grpc-status'];
   return sent === undefined ? GrpcStatus.CANCELLED : (Number(sent) as GrpcStatusCode);
 }
@@ -503,12 +557,13 @@ function secureServer(tlsOptions: GrpcTlsOptions, settings: http2.Settings): Htt
 /** A TLS listener that negotiates h2 or http/1.1 and hands each connection on. */
 function dispatchingTlsServer(
   tlsOptions: GrpcTlsOptions,
+  alpnProtocols: string[],
   onConnection: (socket: tls.TLSSocket) => void,
 ): tls.Server {
   const options: tls.TlsOptions = {
     cert: tlsOptions.cert,
     key: tlsOptions.key,
-    ALPNProtocols: ['h2', 'http/1.1'],
+    ALPNProtocols: alpnProtocols,
   };
   if (tlsOptions.ca !== undefined) options.ca = tlsOptions.ca;
   if (tlsOptions.requestCert !== undefined) options.requestCert = tlsOptions.requestCert;

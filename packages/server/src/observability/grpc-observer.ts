@@ -1,7 +1,7 @@
 // The gRPC server's call observer: RED metrics per method (rate, errors by code, duration) and the
 // per-request server span, continued from the client's `traceparent` metadata. Per call it costs one
 // map lookup, a few array increments and, without a tracing SDK, one no-op span.
-import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { IncomingHttpHeaders } from 'node:http2';
 import {
   type Context,
   context as contextApi,
@@ -9,6 +9,7 @@ import {
   type Span,
   type Tracer,
 } from '@opentelemetry/api';
+import type { CallStream } from '../grpc/call.js';
 import type { GrpcCallObservation, GrpcCallObserver } from '../grpc/server.js';
 import type { GrpcStatusCode } from '../grpc/status.js';
 import { GrpcMetrics, type MethodCells } from './metrics.js';
@@ -85,7 +86,7 @@ class CallObservation implements GrpcCallObservation {
     this.carriesContext = this.context !== ROOT_CONTEXT;
   }
 
-  run(stream: ServerHttp2Stream, start: () => void): void {
+  run(stream: CallStream, start: () => void): void {
     // Without a recording span or a caller's trace there is no context worth carrying.
     if (!this.carriesContext) {
       start();

@@ -3,7 +3,6 @@
 // and etcdctl 3.4 when it is on PATH (SYNOD_REQUIRE_ETCDCTL=1 makes its absence a failure).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import type { Http2Server, IncomingHttpHeaders } from 'node:http2';
 import { dirname, join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,12 +68,21 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('etcdserverpb.Lease on GrpcServer with an in-memory backend', () => {
-  const server = new GrpcServer({ logger: { warn: () => {}, error: () => {} } });
+  /** Every method path a client called, in order. */
+  const paths: string[] = [];
+  // The call observer tells which methods clients call.
+  const server = new GrpcServer({
+    logger: { warn: () => {}, error: () => {} },
+    observer: {
+      callStarted: (method) => {
+        paths.push(method);
+        return { run: (_stream, start) => start(), callEnded: () => {} };
+      },
+    },
+  });
   let backend = new InMemoryLeaseBackend({ minTtlSeconds: MIN_TTL_SECONDS });
   let stats: LeaseServiceStats;
   let port = 0;
-  /** Every method path a client called, in order. */
-  const paths: string[] = [];
   const header = (revision: number): ResponseHeader => ({
     clusterId: CLUSTER_ID,
     memberId: MEMBER_ID,
@@ -100,9 +108,6 @@ describe('etcdserverpb.Lease on GrpcServer with an in-memory backend', () => {
         return { header: header(attached.revision), prevKv: undefined };
       }),
     });
-    // Test-only peek at the HTTP/2 server, to learn which methods clients call.
-    const http2 = (server as unknown as { http2Server: Http2Server }).http2Server;
-    http2.on('stream', (_stream, headers: IncomingHttpHeaders) => paths.push(String(headers[':path'])));
     port = await server.listen('127.0.0.1', 0);
   });
 
