@@ -33,13 +33,13 @@ export type DeframeFailure =
 export class MessageDeframer {
   private readonly maxMessageBytes: number;
   private readonly onMessage: (message: Uint8Array) => void;
-  /** The prefix of the next message when it arrives split across chunks. */
-  private readonly prefix = new Uint8Array(MESSAGE_PREFIX_BYTES);
+  /** The prefix of the next message when it arrives split across chunks (made only then: rare). */
+  private prefix: Uint8Array | undefined;
   private prefixFilled = 0;
   /** Length of the message being reassembled across chunks; -1 between messages. */
   private bodyLength = -1;
   /** Its bytes so far, at the start of a buffer of at most bodyLength bytes. */
-  private body: Uint8Array = new Uint8Array(0);
+  private body: Uint8Array = EMPTY_MESSAGE;
   private bodyFilled = 0;
   private failure: DeframeFailure | undefined;
 
@@ -102,11 +102,13 @@ export class MessageDeframer {
       };
     }
     const take = Math.min(MESSAGE_PREFIX_BYTES - this.prefixFilled, chunk.length - offset);
-    this.prefix.set(chunk.subarray(offset, offset + take), this.prefixFilled);
+    this.prefix ??= new Uint8Array(MESSAGE_PREFIX_BYTES);
+    const prefix = this.prefix;
+    prefix.set(chunk.subarray(offset, offset + take), this.prefixFilled);
     this.prefixFilled += take;
     if (this.prefixFilled < MESSAGE_PREFIX_BYTES) return undefined;
     this.prefixFilled = 0;
-    return { flag: this.prefix[0]!, length: readUint32(this.prefix, 1), offset: offset + take };
+    return { flag: prefix[0]!, length: readUint32(prefix, 1), offset: offset + take };
   }
 
   private check(flag: number, length: number): DeframeFailure | undefined {
@@ -146,7 +148,7 @@ export class MessageDeframer {
     if (needed === this.bodyLength) {
       const body = this.body;
       this.bodyLength = -1;
-      this.body = new Uint8Array(0);
+      this.body = EMPTY_MESSAGE;
       this.bodyFilled = 0;
       this.onMessage(body);
     }

@@ -313,6 +313,18 @@ describe('LeanHttp2Connection against broken peers', () => {
     assert.equal(malformedReset?.payload.readUInt32BE(0), ErrorCode.PROTOCOL_ERROR);
   });
 
+  it('cuts off a client that opens and resets streams without end (rapid reset)', async () => {
+    const opened: Buffer[] = [];
+    for (let id = 1; id < 2 * 10_100; id += 2) {
+      opened.push(frame(FrameType.HEADERS, Flag.END_HEADERS, id, requestBlock));
+      opened.push(frame(FrameType.RST_STREAM, 0, id, Buffer.from([0, 0, 0, ErrorCode.CANCEL])));
+    }
+    let started = 0;
+    const frames = await exchange(Buffer.concat([start, ...opened]), { onStream: () => started++ });
+    assert.equal(goawayCode(frames), ErrorCode.ENHANCE_YOUR_CALM);
+    assert.ok(started <= 10_001, `${started} streams started`);
+  });
+
   it('refuses streams beyond SETTINGS_MAX_CONCURRENT_STREAMS', async () => {
     const open = [1, 3, 5].map((id) => frame(FrameType.HEADERS, Flag.END_HEADERS, id, requestBlock));
     const frames = await exchange(Buffer.concat([start, ...open]), { maxConcurrentStreams: 2 });

@@ -49,6 +49,11 @@ export const DEFAULT_CONNECTION_WINDOW_BYTES = 4 * 1024 * 1024;
 const SOCKET_HIGH_WATER_BYTES = 1024 * 1024;
 /** A peer that leaves this much unread (e.g. answers to its PING flood) is cut off. */
 const SOCKET_BACKLOG_LIMIT_BYTES = 32 * 1024 * 1024;
+/**
+ * Stream resets a client may send per second. Each reset frees a stream slot at once, so without a
+ * bound a client could make us start (and abandon) calls without limit ("rapid reset").
+ */
+const RESETS_PER_SECOND_MAX = 10_000;
 /** How long a closing connection waits for its GOAWAY to go out before the socket is destroyed. */
 const GOAWAY_LINGER_MS = 1_000;
 
@@ -75,6 +80,7 @@ class ConnectionError extends Error {
 
 export class LeanHttp2Connection implements StreamConnection {
   readonly socket: Socket;
+  readonly session: { readonly socket: Socket };
   /** Called once, when the socket has closed. */
   onClose: (() => void) | undefined;
   private readonly options: LeanHttp2Options;
@@ -101,11 +107,14 @@ export class LeanHttp2Connection implements StreamConnection {
   private flushScheduled = false;
   private receiving = false;
   private goingAway = false;
+  private resetsThisSecond = 0;
+  private resetSecondStartedMs = 0;
   private dead = false;
   private closed = false;
 
   constructor(socket: Socket, options: LeanHttp2Options) {
     this.socket = socket;
+    this.session = { socket };
     this.options = options;
     this.maxHeaderListBytes = options.maxHeaderListBytes ?? DEFAULT_MAX_HEADER_LIST_BYTES;
     this.streamWindowBytes = options.streamWindowBytes ?? DEFAULT_STREAM_WINDOW_BYTES;
@@ -464,6 +473,17 @@ export class LeanHttp2Connection implements StreamConnection {
       throw new ConnectionError(ErrorCode.FRAME_SIZE_ERROR, 'RST_STREAM is not 4 bytes');
     if (streamId > this.lastStreamId) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `RST_STREAM on idle stream ${streamId}`);
+    }
+    const nowMs = performance.now();
+    if (nowMs - this.resetSecondStartedMs >= 1_000) {
+      this.resetSecondStartedMs = nowMs;
+      this.resetsThisSecond = 0;
+    }
+    if (++this.resetsThisSecond > RESETS_PER_SECOND_MAX) {
+      throw new ConnectionError(
+        ErrorCode.ENHANCE_YOUR_CALM,
+        `more than ${RESETS_PER_SECOND_MAX} stream resets in a second`,
+      );
     }
     const stream = this.streams.get(streamId);
     if (stream !== undefined) this.streamClosed(stream);

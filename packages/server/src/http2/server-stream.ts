@@ -7,7 +7,8 @@ import type { Socket } from 'node:net';
 
 /** What a stream needs from its connection. */
 export interface StreamConnection {
-  readonly socket: Socket;
+  /** Shared by the connection's streams (what node:http2's stream.session offers a call: the socket). */
+  readonly session: { readonly socket: Socket };
   sendHeaders(stream: LeanServerStream, headers: OutgoingHttpHeaders, endStream: boolean): void;
   /** Sends what the stream has queued, as far as flow control allows. */
   sendQueued(stream: LeanServerStream): void;
@@ -27,7 +28,6 @@ export interface RespondOptions {
 
 export class LeanServerStream extends EventEmitter {
   readonly id: number;
-  readonly session: { readonly socket: Socket };
   /** The request's HEADERS frame ended the stream (a request without a body). */
   endAfterHeaders = false;
   readableEnded = false;
@@ -57,7 +57,8 @@ export class LeanServerStream extends EventEmitter {
   private readonly connection: StreamConnection;
   private waitingForTrailers = false;
   private paused = false;
-  private readonly pausedChunks: Buffer[] = [];
+  /** DATA that arrived while paused (made only then). */
+  private pausedChunks: Buffer[] | undefined;
   private endPending = false;
   private needDrain = false;
 
@@ -65,9 +66,12 @@ export class LeanServerStream extends EventEmitter {
     super();
     this.connection = connection;
     this.id = id;
-    this.session = { socket: connection.socket };
     this.sendWindow = sendWindow;
     this.receiveWindow = receiveWindow;
+  }
+
+  get session(): { readonly socket: Socket } {
+    return this.connection.session;
   }
 
   get writableLength(): number {
@@ -146,7 +150,7 @@ export class LeanServerStream extends EventEmitter {
     if (!this.paused) return this;
     this.paused = false;
     // Like node's streams, buffered data comes out on a later tick, not inside resume().
-    if (this.pausedChunks.length > 0 || this.endPending) process.nextTick(() => this.flushPaused());
+    if (this.pausedChunks !== undefined || this.endPending) process.nextTick(() => this.flushPaused());
     return this;
   }
 
@@ -154,8 +158,11 @@ export class LeanServerStream extends EventEmitter {
 
   /** DATA arrived for this stream. */
   receiveData(chunk: Buffer, endStream: boolean): void {
-    if (this.paused || this.pausedChunks.length > 0) {
-      if (chunk.length > 0) this.pausedChunks.push(chunk);
+    if (this.paused || this.pausedChunks !== undefined) {
+      if (chunk.length > 0) {
+        this.pausedChunks ??= [];
+        this.pausedChunks.push(chunk);
+      }
       if (endStream) this.endPending = true;
       return;
     }
@@ -168,7 +175,7 @@ export class LeanServerStream extends EventEmitter {
 
   /** END_STREAM arrived (in DATA or HEADERS). */
   receiveEnd(): void {
-    if (this.paused || this.pausedChunks.length > 0) {
+    if (this.paused || this.pausedChunks !== undefined) {
       this.endPending = true;
       return;
     }
@@ -197,18 +204,21 @@ export class LeanServerStream extends EventEmitter {
     this.remoteEnded = true;
     this.queued.length = 0;
     this.queuedBytes = 0;
-    this.pausedChunks.length = 0;
+    this.pausedChunks = undefined;
     // Like node's, 'close' comes on a later tick: listeners never run inside the writer's own call.
     process.nextTick(() => this.emit('close'));
   }
 
   private flushPaused(): void {
-    while (!this.paused && this.pausedChunks.length > 0 && !this.closed) {
-      const chunk = this.pausedChunks.shift()!;
+    const chunks = this.pausedChunks;
+    while (!this.paused && chunks !== undefined && chunks.length > 0 && !this.closed) {
+      const chunk = chunks.shift()!;
       this.emit('data', chunk);
       this.connection.consumed(this, chunk.length);
     }
-    if (!this.paused && this.pausedChunks.length === 0 && this.endPending) {
+    if (chunks !== undefined && chunks.length === 0 && this.pausedChunks === chunks)
+      this.pausedChunks = undefined;
+    if (!this.paused && this.pausedChunks === undefined && this.endPending) {
       this.endPending = false;
       this.receiveEnd();
     }
