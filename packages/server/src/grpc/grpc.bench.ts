@@ -1,5 +1,5 @@
-// Micro-benchmark (not a test): a no-op unary method served by this package's GrpcServer and by
-// @grpc/grpc-js, driven by the same load generator: h2load (Debian's nghttp2-client) when it is on
+// Micro-benchmark (not a test): a no-op unary method served by this package's GrpcServer (on our
+// own HTTP/2, and on node:http2) and by @grpc/grpc-js, driven by the same load generator: h2load (Debian's nghttp2-client) when it is on
 // PATH, else a raw node:http2 client in a worker thread, so client and server each get a core of a
 // 2-core machine. Rounds alternate between the servers (a shared machine is noisy); each round
 // prints a JSON line, then one line gives the medians and their ratio.
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { unary } from './methods.js';
-import { GrpcServer } from './server.js';
+import { GrpcServer, type Http2Engine } from './server.js';
 
 const METHOD_PATH = '/bench.Bench/Noop';
 const EMPTY = new Uint8Array(0);
@@ -129,8 +129,10 @@ function h2loadAvailable(): boolean {
   }
 }
 
-async function startSynodServer(): Promise<{ port: number; stop: () => Promise<void> }> {
-  const server = new GrpcServer();
+async function startSynodServer(
+  http2Engine: Http2Engine,
+): Promise<{ port: number; stop: () => Promise<void> }> {
+  const server = new GrpcServer({ http2Engine });
   const codec = { decode: (bytes: Uint8Array) => bytes, encode: (bytes: Uint8Array) => bytes };
   server.addService('bench.Bench', { Noop: unary(codec, async () => EMPTY) });
   const port = await server.listen('127.0.0.1', 0);
@@ -224,26 +226,34 @@ async function main(): Promise<void> {
   const bodyFile = join(dir, 'empty-message.bin');
   writeFileSync(bodyFile, Buffer.alloc(5)); // one empty length-prefixed message
   const synod: number[] = [];
+  const synodOnNodeHttp2: number[] = [];
   const grpcJs: number[] = [];
+  const client = { kind, bodyFile };
   try {
     for (let round = 1; round <= Number(values.rounds); round++) {
       synod.push(
-        await measure('@synod/server GrpcServer', startSynodServer, load, { kind, bodyFile }, round),
+        await measure('GrpcServer (own HTTP/2)', () => startSynodServer('lean'), load, client, round),
       );
-      grpcJs.push(await measure('@grpc/grpc-js Server', startGrpcJsServer, load, { kind, bodyFile }, round));
+      synodOnNodeHttp2.push(
+        await measure('GrpcServer (node:http2)', () => startSynodServer('node'), load, client, round),
+      );
+      grpcJs.push(await measure('@grpc/grpc-js Server', startGrpcJsServer, load, client, round));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
   const synodMedian = median(synod);
   const grpcJsMedian = median(grpcJs);
+  const nodeHttp2Median = median(synodOnNodeHttp2);
   console.log(
     JSON.stringify({
       bench: 'grpc-unary-noop',
       summary: 'median requests/s',
       synod: synodMedian,
+      synodOnNodeHttp2: nodeHttp2Median,
       grpcJs: grpcJsMedian,
       ratio: Number((synodMedian / grpcJsMedian).toFixed(2)),
+      ratioToNodeHttp2: Number((synodMedian / nodeHttp2Median).toFixed(2)),
     }),
   );
 }
