@@ -3,6 +3,7 @@
 // apply); everything else is msgpack. The first byte says which.
 import type { AuthRequester, ClusterCommand, PutRequest } from '@synod/state';
 import { Packr } from 'msgpackr';
+import { slabBytes } from '../util/slab-bytes.js';
 
 /** A command as stored in a log entry: who proposed it (to answer the client) and what it does. */
 export interface LoggedCommand {
@@ -79,7 +80,8 @@ function encodePut(origin: string, sequence: number, request: PutRequest): Uint8
     request.key.byteLength +
     request.value.byteLength +
     8;
-  const bytes = new Uint8Array(size);
+  // From the shared slab: a log entry lives only until the in-memory log packs it (entry-archive).
+  const bytes = slabBytes(size);
   let offset = 0;
   bytes[offset++] = FORMAT_PUT;
   offset = writeVarint(bytes, offset, originBytes.byteLength);
@@ -99,7 +101,7 @@ function encodePut(origin: string, sequence: number, request: PutRequest): Uint8
   bytes.set(request.value, offset);
   offset += request.value.byteLength;
   if (hasLease) {
-    new DataView(bytes.buffer).setBigInt64(offset, request.lease);
+    new DataView(bytes.buffer, bytes.byteOffset).setBigInt64(offset, request.lease);
     offset += 8;
   }
   return bytes.subarray(0, offset);
@@ -108,13 +110,19 @@ function encodePut(origin: string, sequence: number, request: PutRequest): Uint8
 function decodePut(data: Uint8Array): LoggedCommand {
   const reader = { offset: 1 };
   const originLength = readVarint(data, reader);
-  const origin = utf8Decoder.decode(take(data, reader, originLength));
+  const origin = originOf(take(data, reader, originLength));
   const sequence = readVarint(data, reader);
   const flags = data[reader.offset++];
   if (flags === undefined) throw new CommandDecodeError('put command is truncated');
-  // Copies: the store keeps key and value, and must not pin the whole received buffer.
-  const key = take(data, reader, readVarint(data, reader)).slice();
-  const value = take(data, reader, readVarint(data, reader)).slice();
+  // Copies: the store keeps key and value, and must not pin the whole received buffer. One
+  // allocation for both (they are kept and dropped together), each ArrayBuffer costing the GC.
+  const keyBytes = take(data, reader, readVarint(data, reader));
+  const valueBytes = take(data, reader, readVarint(data, reader));
+  const owned = new Uint8Array(keyBytes.length + valueBytes.length);
+  owned.set(keyBytes, 0);
+  owned.set(valueBytes, keyBytes.length);
+  const key = owned.subarray(0, keyBytes.length);
+  const value = owned.subarray(keyBytes.length);
   let lease = 0n;
   if (flags & PUT_HAS_LEASE) {
     if (reader.offset + 8 > data.byteLength) throw new CommandDecodeError('put command is truncated');
@@ -131,6 +139,24 @@ function decodePut(data: Uint8Array): LoggedCommand {
     ignoreLease: (flags & PUT_IGNORE_LEASE) !== 0,
   };
   return { origin, sequence, command: { kind: 'put', request } };
+}
+
+/** Most entries come from a few proposers: decode each one's origin once, not per entry. */
+let lastOriginBytes: Uint8Array = new Uint8Array(0);
+let lastOrigin = '';
+
+function originOf(bytes: Uint8Array): string {
+  if (!sameBytes(bytes, lastOriginBytes)) {
+    lastOrigin = utf8Decoder.decode(bytes);
+    lastOriginBytes = bytes.slice();
+  }
+  return lastOrigin;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function writeVarint(bytes: Uint8Array, offset: number, value: number): number {

@@ -114,17 +114,18 @@ export class StateService implements StateMachine {
     if (this.pending.size >= this.options.maxPendingWrites) {
       return { ok: false, error: ETCD_ERRORS.tooManyRequests };
     }
-    if (!(await this.waitForLeader())) return { ok: false, error: ETCD_ERRORS.noLeader };
+    // Awaited only without a leader: an await per write is a promise per write for the GC.
+    if (this.options.driver().node.raft.lead === '' && !(await this.waitForLeader())) {
+      return { ok: false, error: ETCD_ERRORS.noLeader };
+    }
     const sequence = this.nextSequence++;
     const requester = currentRequester();
     const spans = startProposeSpans();
-    const data = encodeCommand({
-      origin: this.origin,
-      sequence,
-      command,
-      ...(requester ? { requester } : {}),
-      ...(spans ? { trace: spans.carried } : {}),
-    });
+    let logged: LoggedCommand = { origin: this.origin, sequence, command };
+    if (requester || spans) {
+      logged = { ...logged, ...(requester ? { requester } : {}), ...(spans ? { trace: spans.carried } : {}) };
+    }
+    const data = encodeCommand(logged);
     if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
       spans?.fail('request too large');
       return { ok: false, error: ETCD_ERRORS.requestTooLarge };
