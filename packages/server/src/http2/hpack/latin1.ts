@@ -1,6 +1,7 @@
 // Header strings are handled as latin1: one char per byte, so any byte sequence decodes losslessly and a
 // string's length is its size in bytes. Buffer's latin1Slice/latin1Write skip the encoding dispatch and
-// argument checks of toString/write; they exist on every Node Buffer but are missing from @types/node.
+// argument checks of toString/write. They are undocumented (and missing from @types/node), so where a
+// Node.js lacks them the documented toString/write with 'latin1' stand in.
 
 /** A Buffer with its latin1 fast paths typed. */
 export interface Latin1Buffer extends Buffer {
@@ -10,11 +11,20 @@ export interface Latin1Buffer extends Buffer {
   latin1Write(text: string, offset: number, length: number): number;
 }
 
-if (typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Slice !== 'function') {
-  throw new Error('this Node.js Buffer lacks latin1Slice');
+const prototype = Buffer.prototype as Partial<Latin1Buffer> & Buffer;
+if (typeof prototype.latin1Slice !== 'function') {
+  Object.defineProperty(prototype, 'latin1Slice', {
+    value(this: Buffer, start: number, end: number): string {
+      return this.toString('latin1', start, end);
+    },
+  });
 }
-if (typeof (Buffer.prototype as Partial<Latin1Buffer>).latin1Write !== 'function') {
-  throw new Error('this Node.js Buffer lacks latin1Write');
+if (typeof prototype.latin1Write !== 'function') {
+  Object.defineProperty(prototype, 'latin1Write', {
+    value(this: Buffer, text: string, offset: number, length: number): number {
+      return this.write(text, offset, length, 'latin1');
+    },
+  });
 }
 
 /** `bytes` as a Buffer (the same memory, no copy) with the latin1 fast paths typed. */
