@@ -111,6 +111,27 @@ describe('LeanHttp2Connection with a node:http2 client', () => {
     assert.deepEqual(server.errors, []);
   });
 
+  it('ends a response without trailers on its last DATA frame, and resets after it on request', async () => {
+    const server = await serve((stream) => {
+      stream.respond({ ':status': 200 });
+      stream.end(Buffer.alloc(100_000, 7));
+      // As gRPC's early closure does: the reset must not overtake the queued body.
+      stream.close(ErrorCode.NO_ERROR);
+    });
+    cleanups.push(server.close);
+    const session = connect(server.port);
+    cleanups.push(() => session.destroy());
+    const req = session.request({ ':method': 'POST', ':path': '/plain' });
+    req.on('error', () => {});
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await new Promise<void>((resolve) => req.on('end', () => resolve()));
+    const body = Buffer.concat(chunks);
+    assert.equal(body.length, 100_000);
+    assert.ok(body.every((byte) => byte === 7));
+    req.close();
+  });
+
   it('serves many concurrent streams on one connection', async () => {
     const server = await serve(echo);
     cleanups.push(server.close);

@@ -198,7 +198,7 @@ export class LeanHttp2Connection implements StreamConnection {
       this.push(payload);
       if (endsStream) {
         stream.localEnd();
-        return;
+        break;
       }
     }
     this.blocked.delete(stream);
@@ -436,9 +436,9 @@ export class LeanHttp2Connection implements StreamConnection {
       if (existing.localEnded) this.streamClosed(existing);
       return;
     }
-    if (streamId <= this.lastStreamId) {
-      throw new ConnectionError(ErrorCode.STREAM_CLOSED, `HEADERS on closed stream ${streamId}`);
-    }
+    // A stream we already closed (or reset): its late frames are ignored (RFC 9113 §5.1), the block
+    // having been decoded above to keep the HPACK table in step.
+    if (streamId <= this.lastStreamId) return;
     if (streamId % 2 === 0) {
       throw new ConnectionError(ErrorCode.PROTOCOL_ERROR, `a client opened even-numbered stream ${streamId}`);
     }
