@@ -56,7 +56,7 @@ export class PeerLink {
   private socket: Duplex | undefined;
   private decoder: FrameDecoder | undefined;
   private waitingForDrain = false;
-  private flushImmediate: NodeJS.Immediate | undefined;
+  private flushScheduled = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private handshakeTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
@@ -330,20 +330,21 @@ export class PeerLink {
   private clearTimers(): void {
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.handshakeTimer);
-    if (this.flushImmediate) clearImmediate(this.flushImmediate);
     this.reconnectTimer = undefined;
     this.handshakeTimer = undefined;
-    this.flushImmediate = undefined;
+    this.flushScheduled = false;
   }
 
   // --- batching ---------------------------------------------------------------------------------
 
   private scheduleFlush(): void {
-    if (this.flushImmediate !== undefined || !this.connected || this.waitingForDrain) return;
-    // setImmediate rather than nextTick: everything sent during this turn of the event loop,
-    // including sends after awaited fsyncs, joins one batch.
-    this.flushImmediate = setImmediate(() => {
-      this.flushImmediate = undefined;
+    if (this.flushScheduled || !this.connected || this.waitingForDrain) return;
+    // After the current callback and its microtasks: everything one Ready (or one fsync's
+    // completion) sends joins one batch. setImmediate would batch a whole turn, but a send made in
+    // the check phase (where Readys are processed) would then wait for the next turn's poll.
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
       this.flush();
     });
   }
