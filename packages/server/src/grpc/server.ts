@@ -114,6 +114,13 @@ interface Http2Connection {
   destroy(): void;
 }
 
+/**
+ * TCP keep-alive on client connections: a client that vanished (host down, network cut) is noticed
+ * after about this delay plus the kernel's probes, and its watches and keep-alive streams freed.
+ */
+const CLIENT_KEEPALIVE_DELAY_MS = 60_000;
+const CLIENT_SOCKET_OPTIONS = { keepAlive: true, keepAliveInitialDelay: CLIENT_KEEPALIVE_DELAY_MS };
+
 /** "PRI * HTTP/2.0…" starts every HTTP/2 connection; no HTTP/1 method starts with "PRI". */
 const HTTP2_PREFACE_START = Buffer.from('PRI');
 /** Longest a new connection may stay silent before we know which protocol it speaks. */
@@ -209,7 +216,7 @@ export class GrpcServer implements CallOwner {
       const alpn = options.http1 === undefined ? ['h2'] : ['h2', 'http/1.1'];
       this.dispatcher =
         options.tls === undefined
-          ? net.createServer((socket) => this.sniffProtocol(socket))
+          ? net.createServer(CLIENT_SOCKET_OPTIONS, (socket) => this.sniffProtocol(socket))
           : dispatchingTlsServer(options.tls, alpn, (socket) => {
               if (socket.alpnProtocol !== 'h2') return this.sniffProtocol(socket);
               socket.setNoDelay(true);
@@ -561,6 +568,7 @@ function dispatchingTlsServer(
   onConnection: (socket: tls.TLSSocket) => void,
 ): tls.Server {
   const options: tls.TlsOptions = {
+    ...CLIENT_SOCKET_OPTIONS,
     cert: tlsOptions.cert,
     key: tlsOptions.key,
     ALPNProtocols: alpnProtocols,
