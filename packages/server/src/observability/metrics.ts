@@ -339,6 +339,12 @@ export class SynodMetrics {
     perPeer('counter', 'sent_bytes_total', 'Bytes written to the peer (frames).', (s) => s.sentBytes);
     perPeer(
       'counter',
+      'sent_batches_total',
+      'Socket writes to the peer (each a batch of Raft messages).',
+      (s) => s.sentBatches,
+    );
+    perPeer(
+      'counter',
       'received_messages_total',
       'Raft messages received from the peer.',
       (s) => s.receivedMessages,
