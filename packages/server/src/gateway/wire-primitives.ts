@@ -3,12 +3,7 @@
 // double), length-delimited ranges, and skipping of unknown fields. ../etcd-api/proto/wire.ts is
 // built for hand-written codecs and writes neither fixed-width values nor raw packed varints,
 // hence these. Malformed input throws the repo's ProtoDecodeError.
-import {
-  MESSAGE_NESTING_MAX,
-  ProtoDecodeError,
-  WireType,
-  type WireTypeCode,
-} from '../etcd-api/proto/wire.js';
+import { ProtoDecodeError, skipField, WireType, type WireTypeCode } from '../etcd-api/proto/wire.js';
 
 const FIELD_NUMBER_MAX = 2 ** 29 - 1;
 const VARINT_BYTES_MAX = 10;
@@ -110,44 +105,19 @@ export class WireReader {
 
   /** Skips the value of a field the schema does not know, groups included. */
   skip(tag: number, depth = 0): void {
-    const at = this.position;
-    switch (tag & 7) {
-      case WireType.VARINT:
-        this.varint();
-        return;
-      case WireType.FIXED64:
-        this.advance(8);
-        return;
-      case WireType.LENGTH_DELIMITED:
-        this.lengthDelimited();
-        return;
-      case WireType.START_GROUP:
-        this.skipGroup(tag >>> 3, depth + 1);
-        return;
-      case WireType.FIXED32:
-        this.advance(4);
-        return;
-      default:
-        throw new ProtoDecodeError(`unexpected end-group tag for field ${tag >>> 3}`, at);
-    }
+    skipField(this, tag, depth);
   }
 
-  private skipGroup(fieldNumber: number, depth: number): void {
-    if (depth > MESSAGE_NESTING_MAX) {
-      throw new ProtoDecodeError(`groups nested deeper than ${MESSAGE_NESTING_MAX}`, this.position);
-    }
-    for (;;) {
-      if (this.done()) throw new ProtoDecodeError(`group ${fieldNumber} is not closed`, this.position);
-      const at = this.position;
-      const tag = this.tag();
-      if ((tag & 7) === WireType.END_GROUP) {
-        if (tag >>> 3 !== fieldNumber) {
-          throw new ProtoDecodeError(`group ${fieldNumber} closed by end-group ${tag >>> 3}`, at);
-        }
-        return;
-      }
-      this.skip(tag, depth);
-    }
+  skipVarint(): void {
+    this.varint();
+  }
+
+  skipBytes(count: number): void {
+    this.advance(count);
+  }
+
+  skipLengthDelimited(): void {
+    this.lengthDelimited();
   }
 
   /** Moves past `count` bytes; returns where they start. */

@@ -187,45 +187,19 @@ export class ProtoReader {
 
   /** Skips the value of a field this message does not know (any wire type, groups included). */
   skip(tag: number): void {
-    const at = this.position;
-    switch (tag & 7) {
-      case WireType.VARINT:
-        this.varint64();
-        return;
-      case WireType.FIXED64:
-        this.advance(8);
-        return;
-      case WireType.LENGTH_DELIMITED:
-        this.lengthDelimited();
-        return;
-      case WireType.START_GROUP:
-        this.skipGroup(tag >>> 3, this.depth + 1);
-        return;
-      case WireType.FIXED32:
-        this.advance(4);
-        return;
-      default:
-        throw new ProtoDecodeError(`unexpected end-group tag for field ${tag >>> 3}`, at);
-    }
+    skipField(this, tag, this.depth);
   }
 
-  private skipGroup(fieldNumber: number, depth: number): void {
-    if (depth > MESSAGE_NESTING_MAX) {
-      throw new ProtoDecodeError(`groups nested deeper than ${MESSAGE_NESTING_MAX}`, this.position);
-    }
-    for (;;) {
-      if (this.done()) throw new ProtoDecodeError(`group ${fieldNumber} is not closed`, this.position);
-      const at = this.position;
-      const tag = this.tag();
-      if ((tag & 7) === WireType.END_GROUP) {
-        if (tag >>> 3 !== fieldNumber) {
-          throw new ProtoDecodeError(`group ${fieldNumber} closed by end-group ${tag >>> 3}`, at);
-        }
-        return;
-      }
-      if ((tag & 7) === WireType.START_GROUP) this.skipGroup(tag >>> 3, depth + 1);
-      else this.skip(tag);
-    }
+  skipVarint(): void {
+    this.varint64();
+  }
+
+  skipBytes(count: number): void {
+    this.advance(count);
+  }
+
+  skipLengthDelimited(): void {
+    this.lengthDelimited();
   }
 
   /** Reads a length and moves past that many bytes; returns where they start. */
@@ -522,4 +496,57 @@ export function encodeWith<T>(
 /** A decoder for one message type from its field reader. */
 export function decodeWith<T>(read: (reader: ProtoReader) => T): (bytes: Uint8Array) => T {
   return (bytes) => read(new ProtoReader(bytes));
+}
+
+/** What skipping a field takes from a reader: this file's ProtoReader and the gateway's WireReader. */
+export interface FieldSkipper {
+  /** Where the next read starts (error messages name it). */
+  readonly offset: number;
+  done(): boolean;
+  tag(): number;
+  skipVarint(): void;
+  skipBytes(count: number): void;
+  skipLengthDelimited(): void;
+}
+
+/** Skips one field's value, whatever its wire type; groups nest at most MESSAGE_NESTING_MAX deep. */
+export function skipField(reader: FieldSkipper, tag: number, depth: number): void {
+  const at = reader.offset;
+  switch (tag & 7) {
+    case WireType.VARINT:
+      reader.skipVarint();
+      return;
+    case WireType.FIXED64:
+      reader.skipBytes(8);
+      return;
+    case WireType.LENGTH_DELIMITED:
+      reader.skipLengthDelimited();
+      return;
+    case WireType.START_GROUP:
+      skipGroup(reader, tag >>> 3, depth + 1);
+      return;
+    case WireType.FIXED32:
+      reader.skipBytes(4);
+      return;
+    default:
+      throw new ProtoDecodeError(`unexpected end-group tag for field ${tag >>> 3}`, at);
+  }
+}
+
+function skipGroup(reader: FieldSkipper, fieldNumber: number, depth: number): void {
+  if (depth > MESSAGE_NESTING_MAX) {
+    throw new ProtoDecodeError(`groups nested deeper than ${MESSAGE_NESTING_MAX}`, reader.offset);
+  }
+  for (;;) {
+    if (reader.done()) throw new ProtoDecodeError(`group ${fieldNumber} is not closed`, reader.offset);
+    const at = reader.offset;
+    const tag = reader.tag();
+    if ((tag & 7) === WireType.END_GROUP) {
+      if (tag >>> 3 !== fieldNumber) {
+        throw new ProtoDecodeError(`group ${fieldNumber} closed by end-group ${tag >>> 3}`, at);
+      }
+      return;
+    }
+    skipField(reader, tag, depth);
+  }
 }
