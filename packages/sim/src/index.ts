@@ -3,6 +3,7 @@
 export * from './cluster/client.js';
 export * from './cluster/invariants.js';
 export * from './cluster/kv-service.js';
+export * from './cluster/raft-disk.js';
 export * from './cluster/run.js';
 export * from './cluster/sim-node.js';
 // Both modules name the same `{ next(): number }` shape; the engine's is the one exported.

@@ -23,8 +23,8 @@ import type { ClientPool } from './client.js';
 import { SimClient } from './client.js';
 import type { Violation } from './invariants.js';
 import { SafetyObserver } from './invariants.js';
-import type { DiskRecord } from './sim-node.js';
-import { diskRecordBytes, SimNode } from './sim-node.js';
+import { type DiskRecord, diskRecordBytes } from './raft-disk.js';
+import { SimNode } from './sim-node.js';
 
 export interface SimulationOptions {
   readonly seed: number;

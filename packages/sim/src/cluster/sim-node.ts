@@ -1,10 +1,9 @@
 // One simulated Synod member: the real Raft core and KV state machine, driven through a simulated
 // disk (only fsynced records survive a crash), network, and a drifting clock that paces its ticks.
-import type { ConfState, Entry, HardState, Message, RaftConfig, Ready, Snapshot } from '@synod/raft';
-import { MemoryStorage, RawNode } from '@synod/raft';
+import type { ConfState, Entry, Message, RaftConfig, Ready } from '@synod/raft';
+import { type MemoryStorage, RawNode } from '@synod/raft';
 import type { SimClock } from '../engine/clock.js';
 import type { SimDisk } from '../engine/disk.js';
-import { isTornRecord } from '../engine/disk.js';
 import type { EventLoop } from '../engine/event-loop.js';
 import type { SimNetwork } from '../engine/network.js';
 import type { Prng } from '../engine/prng.js';
@@ -12,27 +11,7 @@ import type { KvCall, KvResult } from '../history/history.js';
 import type { SimProbe } from '../trace/probe.js';
 import type { SafetyObserver } from './invariants.js';
 import { encodeCommand, KvStateMachine } from './kv-service.js';
-
-export type DiskRecord =
-  | { readonly kind: 'hardState'; readonly hardState: HardState }
-  | { readonly kind: 'entry'; readonly entry: Entry }
-  | { readonly kind: 'snapshot'; readonly snapshot: Snapshot };
-
-/** Approximate on-disk size of a record, for the disk's statistics. */
-export function diskRecordBytes(record: DiskRecord): number {
-  switch (record.kind) {
-    case 'hardState':
-      return 24;
-    case 'entry':
-      return 24 + record.entry.data.byteLength;
-    case 'snapshot':
-      return 64 + record.snapshot.data.byteLength;
-  }
-}
-
-const HARD_STATE_FILE = 'hardstate';
-const LOG_FILE = 'log';
-const SNAPSHOT_FILE = 'snapshot';
+import { type DiskRecord, persistReady, recoverRaftStorage, snapshotAndCompact } from './raft-disk.js';
 
 export type ClientResponse =
   | { readonly kind: 'ok'; readonly result: KvResult }
@@ -274,40 +253,15 @@ export class SimNode {
   }
 
   private persist(incarnation: Incarnation, ready: Ready): void {
-    const { disk } = this.env;
+    persistReady(this.env.disk, incarnation.storage, ready);
     if (ready.snapshot) {
-      disk.replaceAtomically(SNAPSHOT_FILE, [{ kind: 'snapshot', snapshot: ready.snapshot }]);
-      incarnation.storage.applySnapshot(ready.snapshot);
-      disk.replaceAtomically(
-        LOG_FILE,
-        incarnation.storage.allEntries().map((entry) => ({ kind: 'entry', entry })),
-      );
       this.env.trace(this.id, `install snapshot at ${ready.snapshot.metadata.index}`);
       this.env.probe?.snapshotInstalled(this.env.loop.now, this.id, ready.snapshot.metadata);
     }
     if (ready.entries.length > 0) {
-      this.appendToLogFile(ready.entries);
-      incarnation.storage.append(ready.entries);
       this.env.observer.persisted(this.id, ready.entries);
       this.env.probe?.entriesAppended(this.env.loop.now, this.id, ready.entries);
     }
-    if (ready.hardState) {
-      disk.replaceAtomically(HARD_STATE_FILE, [{ kind: 'hardState', hardState: ready.hardState }]);
-      incarnation.storage.setHardState(ready.hardState);
-    }
-  }
-
-  private appendToLogFile(entries: readonly Entry[]): void {
-    const { disk } = this.env;
-    const first = entries[0]!.index;
-    const records = disk.read(LOG_FILE);
-    const firstRecord = records[0];
-    if (firstRecord && !isTornRecord(firstRecord) && firstRecord.kind === 'entry') {
-      const fileFirstIndex = firstRecord.entry.index;
-      if (first < fileFirstIndex) disk.truncateFrom(LOG_FILE, 0);
-      else disk.truncateFrom(LOG_FILE, first - fileFirstIndex); // drop a conflicting suffix
-    }
-    for (const entry of entries) disk.append(LOG_FILE, { kind: 'entry', entry });
   }
 
   private finishReady(incarnation: Incarnation, ready: Ready): void {
@@ -362,53 +316,14 @@ export class SimNode {
 
   private maybeCompact(incarnation: Incarnation): void {
     const { storage, kv, node } = incarnation;
-    const snapshotIndex = storage.snapshot().metadata.index;
-    if (kv.appliedIndex - snapshotIndex < this.env.snapshotEveryEntries) return;
-    storage.createSnapshot(kv.appliedIndex, node.raft.confState, kv.snapshot());
-    const compactTo = Math.max(storage.firstIndex() - 1, kv.appliedIndex - this.env.entriesKeptAfterSnapshot);
-    storage.compact(compactTo);
-    const { disk } = this.env;
-    disk.replaceAtomically(SNAPSHOT_FILE, [{ kind: 'snapshot', snapshot: storage.snapshot() }]);
-    disk.replaceAtomically(
-      LOG_FILE,
-      storage.allEntries().map((entry) => ({ kind: 'entry', entry })),
-    );
+    if (kv.appliedIndex - storage.snapshot().metadata.index < this.env.snapshotEveryEntries) return;
+    const snapshot = { index: kv.appliedIndex, confState: node.raft.confState, data: kv.snapshot() };
+    snapshotAndCompact(this.env.disk, storage, snapshot, this.env.entriesKeptAfterSnapshot);
   }
 
-  /** Rebuilds stable storage from what survived on disk: torn tails are truncated, never trusted. */
   private recoverStorage(): MemoryStorage {
-    const { disk } = this.env;
-    const storage = new MemoryStorage(this.env.bootstrapConf);
-    const snapshotRecord = disk.read(SNAPSHOT_FILE).at(-1);
-    if (snapshotRecord && !isTornRecord(snapshotRecord) && snapshotRecord.kind === 'snapshot') {
-      storage.applySnapshot(snapshotRecord.snapshot);
-    }
-    const records = disk.read(LOG_FILE);
-    const tornAt = records.findIndex((record) => isTornRecord(record));
-    if (tornAt >= 0) {
-      if (tornAt !== records.length - 1)
-        throw new Error(`${this.id}: corruption in the middle of the log at record ${tornAt}`);
-      disk.truncateFrom(LOG_FILE, tornAt);
-      disk.sync();
-      this.env.trace(this.id, `recovery: truncated a torn record at the log tail (record ${tornAt})`);
-    }
-    const snapshotIndex = storage.snapshot().metadata.index;
-    const entries: Entry[] = [];
-    for (const record of records.slice(0, tornAt >= 0 ? tornAt : records.length)) {
-      if (isTornRecord(record) || record.kind !== 'entry' || record.entry.index <= snapshotIndex) continue;
-      entries.push(record.entry);
-    }
-    if (entries.length > 0 && entries[0]!.index !== snapshotIndex + 1) {
-      throw new Error(
-        `${this.id}: log starts at ${entries[0]!.index} but the snapshot ends at ${snapshotIndex}`,
-      );
-    }
-    storage.append(entries);
-    const hardStateRecord = disk.read(HARD_STATE_FILE).at(-1);
-    if (hardStateRecord && !isTornRecord(hardStateRecord) && hardStateRecord.kind === 'hardState') {
-      const { hardState } = hardStateRecord;
-      storage.setHardState({ ...hardState, commit: Math.max(hardState.commit, snapshotIndex) });
-    }
-    return storage;
+    return recoverRaftStorage(this.env.disk, this.env.bootstrapConf, this.id, (record) =>
+      this.env.trace(this.id, `recovery: truncated a torn record at the log tail (record ${record})`),
+    );
   }
 }

@@ -3,13 +3,17 @@
 // on the leader a LeaseExpiryTracker fed by that clock. Clients reach it over the client network.
 // The Raft driving follows cluster/sim-node.ts (persist, fsync, then send, apply, advance).
 import type { ConfState, Entry, Message, RaftConfig, Ready } from '@synod/raft';
-import { MemoryStorage, RawNode } from '@synod/raft';
+import { type MemoryStorage, RawNode } from '@synod/raft';
 import { type ClusterApplied, ClusterState, type EtcdError } from '@synod/state';
 import type { SafetyObserver } from '../cluster/invariants.js';
-import type { DiskRecord } from '../cluster/sim-node.js';
+import {
+  type DiskRecord,
+  persistReady,
+  recoverRaftStorage,
+  snapshotAndCompact,
+} from '../cluster/raft-disk.js';
 import type { SimClock } from '../engine/clock.js';
 import type { SimDisk } from '../engine/disk.js';
-import { isTornRecord } from '../engine/disk.js';
 import type { EventLoop } from '../engine/event-loop.js';
 import type { SimNetwork } from '../engine/network.js';
 import type { Prng } from '../engine/prng.js';
@@ -22,10 +26,6 @@ import {
 import type { LeaseAuditSink } from './lease-audit.js';
 import { LeaseLeader, type LeaseLeaderOptions } from './lease-leader.js';
 import type { ClientNetworkMessage, NodeReply, NodeRequest } from './lock-messages.js';
-
-const HARD_STATE_FILE = 'hardstate';
-const LOG_FILE = 'log';
-const SNAPSHOT_FILE = 'snapshot';
 
 export interface LockNodeEnvironment {
   readonly loop: EventLoop;
@@ -273,38 +273,8 @@ export class LockNode {
   }
 
   private persist(incarnation: Incarnation, ready: Ready): void {
-    const { disk } = this.env;
-    if (ready.snapshot) {
-      disk.replaceAtomically(SNAPSHOT_FILE, [{ kind: 'snapshot', snapshot: ready.snapshot }]);
-      incarnation.storage.applySnapshot(ready.snapshot);
-      this.rewriteLogFile(incarnation);
-    }
-    if (ready.entries.length > 0) {
-      this.appendToLogFile(ready.entries);
-      incarnation.storage.append(ready.entries);
-      this.env.observer.persisted(this.id, ready.entries);
-    }
-    if (ready.hardState) {
-      disk.replaceAtomically(HARD_STATE_FILE, [{ kind: 'hardState', hardState: ready.hardState }]);
-      incarnation.storage.setHardState(ready.hardState);
-    }
-  }
-
-  private rewriteLogFile(incarnation: Incarnation): void {
-    const records = incarnation.storage.allEntries().map((entry): DiskRecord => ({ kind: 'entry', entry }));
-    this.env.disk.replaceAtomically(LOG_FILE, records);
-  }
-
-  private appendToLogFile(entries: readonly Entry[]): void {
-    const { disk } = this.env;
-    const first = entries[0]!.index;
-    const firstRecord = disk.read(LOG_FILE)[0];
-    if (firstRecord && !isTornRecord(firstRecord) && firstRecord.kind === 'entry') {
-      const fileFirstIndex = firstRecord.entry.index;
-      // Drop a conflicting suffix (or everything, when the new entries start before the file).
-      disk.truncateFrom(LOG_FILE, first < fileFirstIndex ? 0 : first - fileFirstIndex);
-    }
-    for (const entry of entries) disk.append(LOG_FILE, { kind: 'entry', entry });
+    persistReady(this.env.disk, incarnation.storage, ready);
+    if (ready.entries.length > 0) this.env.observer.persisted(this.id, ready.entries);
   }
 
   private finishReady(incarnation: Incarnation, ready: Ready): void {
@@ -377,45 +347,17 @@ export class LockNode {
 
   private maybeCompact(incarnation: Incarnation): void {
     const { storage, node, appliedIndex } = incarnation;
-    const snapshotIndex = storage.snapshot().metadata.index;
-    if (appliedIndex - snapshotIndex < this.env.snapshotEveryEntries) return;
-    storage.createSnapshot(appliedIndex, node.raft.confState, incarnation.state.snapshot());
-    storage.compact(Math.max(storage.firstIndex() - 1, appliedIndex - this.env.entriesKeptAfterSnapshot));
-    this.env.disk.replaceAtomically(SNAPSHOT_FILE, [{ kind: 'snapshot', snapshot: storage.snapshot() }]);
-    this.rewriteLogFile(incarnation);
+    if (appliedIndex - storage.snapshot().metadata.index < this.env.snapshotEveryEntries) return;
+    const snapshot = {
+      index: appliedIndex,
+      confState: node.raft.confState,
+      data: incarnation.state.snapshot(),
+    };
+    snapshotAndCompact(this.env.disk, storage, snapshot, this.env.entriesKeptAfterSnapshot);
   }
 
-  /** Rebuilds stable storage from what survived on disk: a torn tail is truncated, never trusted. */
   private recoverStorage(): MemoryStorage {
-    const { disk } = this.env;
-    const storage = new MemoryStorage(this.env.bootstrapConf);
-    const snapshotRecord = disk.read(SNAPSHOT_FILE).at(-1);
-    if (snapshotRecord && !isTornRecord(snapshotRecord) && snapshotRecord.kind === 'snapshot') {
-      storage.applySnapshot(snapshotRecord.snapshot);
-    }
-    const records = disk.read(LOG_FILE);
-    const tornAt = records.findIndex((record) => isTornRecord(record));
-    if (tornAt >= 0) {
-      if (tornAt !== records.length - 1)
-        throw new Error(`${this.id}: corruption in the middle of the log at record ${tornAt}`);
-      disk.truncateFrom(LOG_FILE, tornAt);
-      disk.sync();
-    }
-    const snapshotIndex = storage.snapshot().metadata.index;
-    const entries: Entry[] = [];
-    for (const record of records.slice(0, tornAt >= 0 ? tornAt : records.length)) {
-      if (isTornRecord(record) || record.kind !== 'entry' || record.entry.index <= snapshotIndex) continue;
-      entries.push(record.entry);
-    }
-    if (entries.length > 0 && entries[0]!.index !== snapshotIndex + 1)
-      throw new Error(`${this.id}: log starts at ${entries[0]!.index}, snapshot ends at ${snapshotIndex}`);
-    storage.append(entries);
-    const hardStateRecord = disk.read(HARD_STATE_FILE).at(-1);
-    if (hardStateRecord && !isTornRecord(hardStateRecord) && hardStateRecord.kind === 'hardState') {
-      const { hardState } = hardStateRecord;
-      storage.setHardState({ ...hardState, commit: Math.max(hardState.commit, snapshotIndex) });
-    }
-    return storage;
+    return recoverRaftStorage(this.env.disk, this.env.bootstrapConf, this.id);
   }
 }
 

@@ -5,6 +5,7 @@
 import type { ConfState, Entry, Message, Mutation, RaftConfig } from '@synod/raft';
 import { LEASE_EXPIRY_CHECK_INTERVAL_MS } from '@synod/state';
 import { SafetyObserver } from '../cluster/invariants.js';
+import { type DiskRecord, diskRecordBytes } from '../cluster/raft-disk.js';
 import {
   DEFAULT_SIMULATION,
   LEADER_TARGETED_PARTITION_PROBABILITY,
@@ -12,7 +13,6 @@ import {
   runLoop,
   type TraceEvent,
 } from '../cluster/run.js';
-import { type DiskRecord, diskRecordBytes } from '../cluster/sim-node.js';
 import { SimClock } from '../engine/clock.js';
 import { SimDisk } from '../engine/disk.js';
 import { EventLoop } from '../engine/event-loop.js';
