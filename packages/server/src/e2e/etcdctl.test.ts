@@ -63,16 +63,19 @@ describe('etcdctl against a 3-member cluster', { skip: etcdctlMissing() }, () =>
     assert.equal(await etcdctl(cluster.endpoints, ['get', 'txn-key', '--print-value-only']), 'other');
   });
 
-  test('endpoint status and member list', async () => {
-    // etcdctl 3.4 puts the URL scheme into :authority for endpoint status, which Node's HTTP/2
-    // stack refuses (PROTOCOL_ERROR); endpoints without the scheme work.
-    const bareEndpoints = cluster.endpoints.replaceAll('http://', '');
-    const status = JSON.parse(await etcdctl(bareEndpoints, ['endpoint', 'status', '-w', 'json'])) as {
-      Status: { header: { member_id: number }; leader: number; raftTerm?: number };
-    }[];
-    assert.equal(status.length, 3);
-    const leaders = new Set(status.map((entry) => entry.Status.leader));
-    assert.equal(leaders.size, 1, 'every member reports the same leader');
+  test('endpoint status, hashkv and member list, with and without http:// in the endpoints', async () => {
+    // etcdctl 3.4 dials each endpoint of `endpoint status|hashkv` with the URL's scheme in
+    // :authority; etcd accepts that, so we must too (node:http2 refuses it with PROTOCOL_ERROR).
+    for (const endpoints of [cluster.endpoints, cluster.endpoints.replaceAll('http://', '')]) {
+      const status = JSON.parse(await etcdctl(endpoints, ['endpoint', 'status', '-w', 'json'])) as {
+        Status: { header: { member_id: number }; leader: number; raftTerm?: number };
+      }[];
+      assert.equal(status.length, 3);
+      const leaders = new Set(status.map((entry) => entry.Status.leader));
+      assert.equal(leaders.size, 1, 'every member reports the same leader');
+      const hashes = JSON.parse(await etcdctl(endpoints, ['endpoint', 'hashkv', '-w', 'json'])) as unknown[];
+      assert.equal(hashes.length, 3);
+    }
     const members = JSON.parse(await etcdctl(cluster.endpoints, ['member', 'list', '-w', 'json'])) as {
       members: { name: string; peerURLs: string[]; clientURLs: string[] }[];
     };
