@@ -38,7 +38,10 @@ export interface LeanHttp2Options {
   readonly connectionWindowBytes?: number;
   /** A request arrived: its stream, its headers as an object and as a flat [name, value, …] list. */
   readonly onStream: (stream: LeanServerStream, headers: IncomingHttpHeaders, rawHeaders: string[]) => void;
-  /** The connection ended for a reason worth a log line (a protocol error by the peer). */
+  /**
+   * Something worth a log line: a protocol error by the peer (the connection ends with GOAWAY), or
+   * a stream's handler that threw (that stream is reset).
+   */
   readonly onProtocolError?: (message: string) => void;
 }
 
