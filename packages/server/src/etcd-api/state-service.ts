@@ -193,10 +193,12 @@ export class StateService implements StateMachine {
   }
 
   /** Put, DeleteRange, Txn and Compact: replicated, answered once applied here. */
-  async write(write: KvWriteRequest): Promise<StateResult<KvWriteResponse>> {
-    const result = await this.propose(write);
-    if (!result.ok) return result;
-    return { ok: true, value: result.value.response as KvWriteResponse, revision: result.value.revision };
+  write(write: KvWriteRequest): Promise<StateResult<KvWriteResponse>> {
+    return this.propose(write).then((result) =>
+      result.ok
+        ? { ok: true, value: result.value.response as KvWriteResponse, revision: result.value.revision }
+        : result,
+    );
   }
 
   /** Waits until this member has applied everything committed when it was called (ReadIndex). */
