@@ -110,14 +110,27 @@ export class StateService implements StateMachine {
   }
 
   /** Replicates `command`; resolves with what applying it answered on this member. */
-  async propose(command: ClusterCommand): Promise<StateResult<ClusterApplied>> {
+  propose(command: ClusterCommand): Promise<StateResult<ClusterApplied>> {
     if (this.pending.size >= this.options.maxPendingWrites) {
-      return { ok: false, error: ETCD_ERRORS.tooManyRequests };
+      return Promise.resolve({ ok: false, error: ETCD_ERRORS.tooManyRequests });
     }
-    // Awaited only without a leader: an await per write is a promise per write for the GC.
-    if (this.options.driver().node.raft.lead === '' && !(await this.waitForLeader())) {
-      return { ok: false, error: ETCD_ERRORS.noLeader };
+    // Plain promises rather than an async function: this runs for every write, and each async
+    // frame is a generator and promises for the GC. It waits only while no leader is known.
+    if (this.options.driver().node.raft.lead === '') {
+      return this.waitForLeader().then(
+        (found): Promise<StateResult<ClusterApplied>> | StateResult<ClusterApplied> =>
+          found ? this.proposeNow(command) : { ok: false, error: ETCD_ERRORS.noLeader },
+      );
     }
+    try {
+      return this.proposeNow(command);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Encodes, checks and proposes `command` (a leader is known); resolves once applied here. */
+  private proposeNow(command: ClusterCommand): Promise<StateResult<ClusterApplied>> {
     const sequence = this.nextSequence++;
     const requester = currentRequester();
     const spans = startProposeSpans();
@@ -128,24 +141,27 @@ export class StateService implements StateMachine {
     const data = encodeCommand(logged);
     if (data.byteLength > (this.options.maxRequestBytes ?? ETCD_LIMITS.maxRequestBytes)) {
       spans?.fail('request too large');
-      return { ok: false, error: ETCD_ERRORS.requestTooLarge };
+      return Promise.resolve({ ok: false, error: ETCD_ERRORS.requestTooLarge });
     }
     if (growsStore(command) && this.overQuota(data.byteLength)) {
       spans?.fail('no space');
-      return { ok: false, error: ETCD_ERRORS.noSpace };
+      return Promise.resolve({ ok: false, error: ETCD_ERRORS.noSpace });
     }
     try {
       this.options.driver().propose(data);
     } catch (error) {
       spans?.fail('no leader');
-      if (error instanceof NotLeaderError) return { ok: false, error: ETCD_ERRORS.noLeader };
+      if (error instanceof NotLeaderError) return Promise.resolve({ ok: false, error: ETCD_ERRORS.noLeader });
       throw error;
     }
     this.options.onPropose?.();
     spans?.proposed();
-    const result = (await this.awaitApply(sequence)) as StateResult<ClusterApplied>;
-    spans?.committed(result.ok);
-    return result;
+    const applied = this.awaitApply(sequence) as Promise<StateResult<ClusterApplied>>;
+    if (spans === undefined) return applied;
+    return applied.then((result) => {
+      spans.committed(result.ok);
+      return result;
+    });
   }
 
   /**
