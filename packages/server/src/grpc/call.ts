@@ -319,15 +319,25 @@ export class ServerCall implements ServerStreamCall<unknown> {
     }
   }
 
-  /** Unary and client-streaming: the handler's value is the one response. */
-  private async runToResponse(invoke: () => Promise<unknown>): Promise<void> {
-    let response: unknown;
+  /**
+   * Unary and client-streaming: the handler's value is the one response. (A promise chain, not an
+   * async function: one generator and promise fewer per call for the GC.)
+   */
+  private runToResponse(invoke: () => Promise<unknown>): void {
+    let running: Promise<unknown>;
     try {
-      response = await invoke();
+      running = invoke();
     } catch (error) {
       this.failFromHandler(error);
       return;
     }
+    running.then(
+      (response) => this.respondWithValue(response),
+      (error: unknown) => this.failFromHandler(error),
+    );
+  }
+
+  private respondWithValue(response: unknown): void {
     if (this.finished) return;
     const frame = this.encodeFrame(response);
     if (frame instanceof GrpcError) this.cancel(frame);
