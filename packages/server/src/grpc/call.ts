@@ -202,7 +202,11 @@ export class ServerCall implements ServerStreamCall<unknown> {
   sendMany(messages: readonly unknown[]): Promise<void> {
     if (this.finished) return handledRejection(this.endReason ?? new Error('send() after the call ended'));
     let frame: Buffer;
-    if (messages.length === 1) {
+    if (this.codec.encodeInto !== undefined && this.codec.encodedLength !== undefined) {
+      const framed = this.encodeManyInto(messages, this.codec.encodedLength, this.codec.encodeInto);
+      if (framed instanceof GrpcError) return handledRejection(framed);
+      frame = framed;
+    } else if (messages.length === 1) {
       const encoded = this.encodeFrame(messages[0]);
       if (encoded instanceof GrpcError) return handledRejection(encoded);
       frame = encoded;
@@ -373,6 +377,43 @@ export class ServerCall implements ServerStreamCall<unknown> {
   private encodeFrame(message: unknown): Buffer | GrpcError {
     const bytes = this.encodeMessage(message);
     return bytes instanceof GrpcError ? bytes : frameMessage(bytes);
+  }
+
+  /** Several responses encoded straight into one framed buffer (codecs that can write in place). */
+  private encodeManyInto(
+    messages: readonly unknown[],
+    lengthOf: (message: unknown) => number,
+    writeInto: (message: unknown, target: Uint8Array, offset: number) => number,
+  ): Buffer | GrpcError {
+    const max = this.owner.limits.maxSendMessageBytes;
+    let total = 0;
+    for (const message of messages) {
+      const length = lengthOf(message);
+      if (length > max) {
+        return new GrpcError(
+          GrpcStatus.RESOURCE_EXHAUSTED,
+          `grpc: trying to send message larger than max (${length} vs. ${max})`,
+        );
+      }
+      total += MESSAGE_PREFIX_BYTES + length;
+    }
+    const frame = Buffer.allocUnsafe(total);
+    let offset = 0;
+    for (const message of messages) {
+      const length = lengthOf(message);
+      frame[offset] = 0; // not compressed
+      frame.writeUInt32BE(length, offset + 1);
+      const end = writeInto(message, frame, offset + MESSAGE_PREFIX_BYTES);
+      if (end !== offset + MESSAGE_PREFIX_BYTES + length) {
+        this.owner.logger.error(
+          { method: this.method },
+          'gRPC response encoded to another length than announced',
+        );
+        return new GrpcError(GrpcStatus.INTERNAL, INTERNAL_ERROR_MESSAGE);
+      }
+      offset = end;
+    }
+    return frame;
   }
 
   /** Encodes a response; a GrpcError if it cannot be sent (handler or codec bug, size). */

@@ -8,6 +8,13 @@ import type { CallStatus } from './status.js';
 export interface MethodCodec<Request, Response> {
   decode(bytes: Uint8Array): Request;
   encode(response: Response): Uint8Array;
+  /**
+   * Optional, for responses sent many at a time (a watch fan-out): the encoding's length, and the
+   * encoding written straight into `target` at `offset` (returning the end), so that sendMany
+   * copies each response once, into the write, instead of encoding it into a buffer of its own.
+   */
+  encodedLength?(response: Response): number;
+  encodeInto?(response: Response, target: Uint8Array, offset: number): number;
 }
 
 /** Who is calling. */

@@ -10,8 +10,12 @@ import {
   encodeWatchRequest,
   encodeWatchResponse,
   encodeWatchResponseFragments,
+  plainEventsResponseParts,
   type WatchResponseMessage,
+  watchResponsePartsLength,
+  writeWatchResponseParts,
 } from './watch-codec.js';
+import { WATCH_METHOD_CODEC } from './watch-service.js';
 
 const SEED = Number(process.env.WATCH_PROPERTY_SEED ?? 20_250_304);
 const HEADER = { clusterId: 0xfedc_ba98_7654_3210n, memberId: 7n, revision: 42, raftTerm: 3 };
@@ -45,6 +49,37 @@ function response(events: KvEvent[]): WatchResponseMessage {
 }
 
 describe('watch codecs', () => {
+  test('a plain events response as shared body + watch id decodes to the same response, any id', () => {
+    const events = [event('k/a', 10, 42), event('k/b', 300, 42)];
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 7 }), (watchId, at) => {
+        const message = { ...response(events), watchId };
+        const parts = plainEventsResponseParts(message)!;
+        const length = watchResponsePartsLength(parts);
+        // Written in place (as a fan-out writes it) and through the codec's encode: the same bytes.
+        const target = new Uint8Array(at + length + 3).fill(0xee);
+        assert.equal(WATCH_METHOD_CODEC.encodeInto!(parts, target, at), at + length);
+        assert.equal(WATCH_METHOD_CODEC.encodedLength!(parts), length);
+        const written = target.subarray(at, at + length);
+        assert.deepStrictEqual(written, WATCH_METHOD_CODEC.encode(parts));
+        assert.ok(
+          target.subarray(at + length).every((byte) => byte === 0xee),
+          'nothing written past the end',
+        );
+        assert.deepStrictEqual(
+          decodeWatchResponse(written),
+          decodeWatchResponse(encodeWatchResponse(message)),
+        );
+        const alone = new Uint8Array(length);
+        writeWatchResponseParts(parts, alone, 0);
+        assert.deepStrictEqual(alone, written);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+    assert.equal(plainEventsResponseParts({ ...response(events), created: true }), undefined);
+    assert.equal(plainEventsResponseParts(response([])), undefined);
+  });
+
   test('a create request round-trips with every field', () => {
     const request = watchRequest('a/', {
       rangeEnd: utf8('a0'),

@@ -195,11 +195,20 @@ const sharedBodies = new WeakMap<KvEvent, SharedBody>();
 const WATCH_ID_TAG = 0x10;
 
 /**
- * The common response — events for a watch, nothing else — is the same bytes for every watcher
- * but for its watch id. The rest is encoded once per batch of events and the id appended (fields
- * may come in any order in protobuf), so a put seen by 1,000 watchers costs one encoding.
+ * A plain events response as its two parts: the encoding shared by every watcher of the same
+ * events, and the watcher's id, appended as field 2 (protobuf fields may come in any order).
  */
-function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | undefined {
+export interface WatchResponseParts {
+  readonly body: Uint8Array;
+  readonly watchId: number;
+}
+
+/**
+ * The common response — events for a watch, nothing else — is the same bytes for every watcher
+ * but for its watch id. The rest is encoded once per batch of events, so a put seen by 1,000
+ * watchers costs one encoding; undefined for any other response.
+ */
+export function plainEventsResponseParts(message: WatchResponseMessage): WatchResponseParts | undefined {
   const { header, events } = message;
   if (
     header === undefined ||
@@ -221,18 +230,39 @@ function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | 
     body = { header, events, bytes };
     sharedBodies.set(first, body);
   }
-  if (message.watchId === 0) return body.bytes;
-  const idBytes = varintBytes(message.watchId);
-  const bytes = slabBytes(body.bytes.length + 1 + idBytes);
-  bytes.set(body.bytes);
-  let offset = body.bytes.length;
-  bytes[offset++] = WATCH_ID_TAG;
-  let rest = message.watchId;
+  return { body: body.bytes, watchId: message.watchId };
+}
+
+/** The length of a response given as parts. */
+export function watchResponsePartsLength(parts: WatchResponseParts): number {
+  return parts.watchId === 0 ? parts.body.length : parts.body.length + 1 + varintBytes(parts.watchId);
+}
+
+/** Writes a response given as parts into `target` at `offset`; returns the end. */
+export function writeWatchResponseParts(
+  parts: WatchResponseParts,
+  target: Uint8Array,
+  offset: number,
+): number {
+  target.set(parts.body, offset);
+  let end = offset + parts.body.length;
+  if (parts.watchId === 0) return end;
+  target[end++] = WATCH_ID_TAG;
+  let rest = parts.watchId;
   while (rest >= 0x80) {
-    bytes[offset++] = (rest % 0x80) | 0x80;
+    target[end++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  bytes[offset] = rest;
+  target[end++] = rest;
+  return end;
+}
+
+function encodePlainEventsResponse(message: WatchResponseMessage): Uint8Array | undefined {
+  const parts = plainEventsResponseParts(message);
+  if (parts === undefined) return undefined;
+  if (parts.watchId === 0) return parts.body;
+  const bytes = slabBytes(watchResponsePartsLength(parts));
+  writeWatchResponseParts(parts, bytes, 0);
   return bytes;
 }
 

@@ -7,7 +7,15 @@ import { ETCD_LIMITS, type ResponseHeader } from '@synod/state';
 import { bidiStreaming, type MethodCodec, type ServerStreamCall } from '../../grpc/methods.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { GrpcError } from '../../grpc/status.js';
-import { decodeWatchRequest, encodeWatchResponseFragments, type WatchRequest } from './watch-codec.js';
+import {
+  decodeWatchRequest,
+  encodeWatchResponseFragments,
+  plainEventsResponseParts,
+  type WatchRequest,
+  type WatchResponseParts,
+  watchResponsePartsLength,
+  writeWatchResponseParts,
+} from './watch-codec.js';
 import type { WatchCreateRequest, WatchHub, WatchHubResponse, WatchStream } from './watch-hub.js';
 
 /** etcd's default --experimental-watch-progress-notify-interval. */
@@ -33,11 +41,33 @@ export interface WatchServiceOptions {
   readonly random?: () => number;
 }
 
-/** Responses are encoded (and fragmented) by the service itself, so the codec passes bytes through. */
-export const WATCH_METHOD_CODEC: MethodCodec<WatchRequest, Uint8Array> = {
+/**
+ * A response as the service encoded it: its bytes, or for the common events-only response the
+ * encoding shared by every watcher plus this watcher's id, written straight into the stream's
+ * write (a fan-out copies each response once).
+ */
+export type WatchResponseBytes = Uint8Array | WatchResponseParts;
+
+/** Responses are encoded (and fragmented) by the service itself; the codec only lays them out. */
+export const WATCH_METHOD_CODEC: MethodCodec<WatchRequest, WatchResponseBytes> = {
   decode: decodeWatchRequest,
-  encode: (frame) => frame,
+  encode: (response) => {
+    if (response instanceof Uint8Array) return response;
+    const bytes = new Uint8Array(watchResponsePartsLength(response));
+    writeWatchResponseParts(response, bytes, 0);
+    return bytes;
+  },
+  encodedLength: responseLength,
+  encodeInto: (response, target, offset) => {
+    if (!(response instanceof Uint8Array)) return writeWatchResponseParts(response, target, offset);
+    target.set(response, offset);
+    return offset + response.length;
+  },
 };
+
+function responseLength(response: WatchResponseBytes): number {
+  return response instanceof Uint8Array ? response.length : watchResponsePartsLength(response);
+}
 
 /**
  * Serves etcdserverpb.Watch from `hub`; `header` makes the ResponseHeader for a revision.
@@ -78,7 +108,7 @@ async function serveStream(
   hub: WatchHub,
   settings: StreamSettings,
   requests: AsyncIterable<WatchRequest>,
-  call: ServerStreamCall<Uint8Array>,
+  call: ServerStreamCall<WatchResponseBytes>,
 ): Promise<void> {
   const stream = hub.openStream();
   const close = (): void => stream.close();
@@ -130,10 +160,10 @@ const SEND_BATCH_BYTES_MAX = 256 * 1024;
 async function sendResponses(
   stream: WatchStream,
   settings: StreamSettings,
-  call: ServerStreamCall<Uint8Array>,
+  call: ServerStreamCall<WatchResponseBytes>,
 ): Promise<void> {
   for (;;) {
-    const frames: Uint8Array[] = [];
+    const frames: WatchResponseBytes[] = [];
     let bytes = 0;
     let headerRevision = -1;
     let header: ResponseHeader | undefined;
@@ -147,7 +177,7 @@ async function sendResponses(
       }
       for (const frame of encodeResponse(response, header, settings)) {
         frames.push(frame);
-        bytes += frame.byteLength;
+        bytes += responseLength(frame);
       }
     }
     if (frames.length > 0) {
@@ -174,7 +204,7 @@ function encodeResponse(
   response: WatchHubResponse,
   header: ResponseHeader,
   settings: StreamSettings,
-): Uint8Array[] {
+): WatchResponseBytes[] {
   const message = {
     header,
     watchId: response.watchId,
@@ -185,13 +215,15 @@ function encodeResponse(
     fragment: false,
     events: response.events,
   };
-  return encodeWatchResponseFragments(message, response.fragment ? settings.fragmentOverBytes : undefined);
+  const fragmentOverBytes = response.fragment ? settings.fragmentOverBytes : undefined;
+  const parts = fragmentOverBytes === undefined ? plainEventsResponseParts(message) : undefined;
+  return parts === undefined ? encodeWatchResponseFragments(message, fragmentOverBytes) : [parts];
 }
 
 /** False when the call is over (or a response cannot be sent, which ends the call). */
 async function sendFrames(
-  frames: readonly Uint8Array[],
-  call: ServerStreamCall<Uint8Array>,
+  frames: readonly WatchResponseBytes[],
+  call: ServerStreamCall<WatchResponseBytes>,
 ): Promise<boolean> {
   try {
     await call.sendMany(frames);
