@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { PutRequest, RangeRequest } from '@synod/state';
+import { type PutRequest, type RangeRequest, rangeRequest } from '@synod/state';
 import { RawEtcdClient } from '../../packages/server/src/e2e/grpc-client.js';
 import {
   encodeCompactionRequest,
@@ -206,19 +206,5 @@ export async function compactHistory(url: string): Promise<void> {
 }
 
 function rangeOf(key: string): RangeRequest {
-  return {
-    key: encoder.encode(key),
-    rangeEnd: new Uint8Array(0),
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  return rangeRequest(encoder.encode(key));
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { KvCall } from '@synod/sim';
 import { checkKvHistory, HistoryRecorder } from '@synod/sim';
-import type { Compare, RangeRequest } from '@synod/state';
+import { type Compare, type RangeRequest, rangeRequest } from '@synod/state';
 import { CallError, RawEtcdClient } from './grpc-client.js';
 import { ProcessCluster } from './process-cluster.js';
 
@@ -20,21 +20,7 @@ const decoder = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 function rangeOf(key: string): RangeRequest {
-  return {
-    key: encoder.encode(key),
-    rangeEnd: EMPTY,
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  return rangeRequest(encoder.encode(key));
 }
 
 function putOf(key: string, value: string) {

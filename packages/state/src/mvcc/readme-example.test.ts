@@ -1,7 +1,7 @@
 // The README's example, run: if this fails, the README is wrong.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { MvccStore } from '../index.js';
+import { MvccStore, rangeRequest } from '../index.js';
 
 test('the README example works as it says', () => {
   const bytes = (text: string) => new TextEncoder().encode(text);
@@ -56,21 +56,7 @@ test('the README example works as it says', () => {
   });
   assert.ok(!('error' in swap) && swap.response.kind === 'txn' && swap.response.response.succeeded);
 
-  const old = store.range({
-    key: bytes('greeting'),
-    rangeEnd: new Uint8Array(0),
-    revision: 2,
-    limit: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable: false,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  });
+  const old = store.range(rangeRequest(bytes('greeting'), { revision: 2 })); // etcd's defaults otherwise
   assert.ok(!('error' in old));
   assert.equal(new TextDecoder().decode(old.kvs[0]?.value), 'hello');
 

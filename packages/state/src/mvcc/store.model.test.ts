@@ -4,28 +4,15 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { RangeRequest } from './etcd-types.js';
+import { type RangeRequest, rangeRequest } from './etcd-types.js';
 import { type Command, commandArb } from './mvcc-arbitraries.fixture.js';
 import { ReferenceModel } from './reference-model.fixture.js';
 import { MvccStore } from './store.js';
 
 const SEED = Number(process.env.MVCC_PROPERTY_SEED ?? 20_240_611);
 const RUNS = 250;
-const everyKey = (revision: number): RangeRequest => ({
-  key: new Uint8Array([0]),
-  rangeEnd: new Uint8Array([0]),
-  limit: 0,
-  revision,
-  sortOrder: 'NONE',
-  sortTarget: 'KEY',
-  serializable: false,
-  keysOnly: false,
-  countOnly: false,
-  minModRevision: 0,
-  maxModRevision: 0,
-  minCreateRevision: 0,
-  maxCreateRevision: 0,
-});
+const everyKey = (revision: number): RangeRequest =>
+  rangeRequest(new Uint8Array([0]), { rangeEnd: new Uint8Array([0]), revision });
 
 /** Runs commands on both; every answer must match, and a refused write must leave no trace. */
 function runAgainstModel(commands: readonly Command[]): MvccStore {
