@@ -3,7 +3,7 @@
 // from the simulator when it provides them. It reads the member through AdminMember, a narrow
 // view that synod-server.ts fills in, so this file does not follow every change of the server.
 import type { Raft } from '@synod/raft';
-import type { EtcdError, RangeRequest, RangeResponse } from '@synod/state';
+import { type EtcdError, type RangeRequest, type RangeResponse, rangeRequest } from '@synod/state';
 import type { RaftRoleName } from '../observability/metrics.js';
 import type { ObservedElection } from '../observability/raft-observer.js';
 import type { PeerStats } from '../transport/transport-options.js';
@@ -211,21 +211,12 @@ export function prefixRangeEnd(prefix: Uint8Array): Uint8Array {
 }
 
 function rangeOf(prefix: Uint8Array, options: { limit: number; countOnly: boolean }): RangeRequest {
-  return {
-    key: prefix.length === 0 ? ALL_KEYS : prefix,
+  return rangeRequest(prefix.length === 0 ? ALL_KEYS : prefix, {
     rangeEnd: prefixRangeEnd(prefix),
     limit: options.limit,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
     serializable: true,
-    keysOnly: false,
     countOnly: options.countOnly,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  });
 }
 
 /** Keys at the latest revision, recounted (asynchronously) when the revision moved and the last count is old enough. */

@@ -2,6 +2,7 @@
 // after it, and a member that was down while the others compacted catches up from a snapshot.
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
+import { rangeRequest } from '@synod/state';
 import { RawEtcdClient } from './grpc-client.js';
 import { ProcessCluster, type ProcessMember } from './process-cluster.js';
 
@@ -35,21 +36,11 @@ async function localKeys(member: ProcessMember): Promise<{ count: number; last: 
   const client = new RawEtcdClient(member.clientUrl);
   try {
     const response = await client.range(
-      {
-        key: encoder.encode('k/'),
+      rangeRequest(encoder.encode('k/'), {
         rangeEnd: encoder.encode('k0'),
-        limit: 0,
-        revision: 0,
         sortOrder: 'DESCEND',
-        sortTarget: 'KEY',
         serializable: true,
-        keysOnly: false,
-        countOnly: false,
-        minModRevision: 0,
-        maxModRevision: 0,
-        minCreateRevision: 0,
-        maxCreateRevision: 0,
-      },
+      }),
       5_000,
     );
     return {

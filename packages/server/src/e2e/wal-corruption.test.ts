@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { rangeRequest } from '@synod/state';
 import { RawEtcdClient } from './grpc-client.js';
 import { ProcessCluster } from './process-cluster.js';
 
@@ -24,21 +25,7 @@ async function countKeys(url: string): Promise<number> {
   const client = new RawEtcdClient(url);
   try {
     const response = await client.range(
-      {
-        key: encoder.encode('k'),
-        rangeEnd: encoder.encode('l'),
-        limit: 0,
-        revision: 0,
-        sortOrder: 'NONE',
-        sortTarget: 'KEY',
-        serializable: false,
-        keysOnly: true,
-        countOnly: true,
-        minModRevision: 0,
-        maxModRevision: 0,
-        minCreateRevision: 0,
-        maxCreateRevision: 0,
-      },
+      rangeRequest(encoder.encode('k'), { rangeEnd: encoder.encode('l'), keysOnly: true, countOnly: true }),
       5_000,
     );
     return response.count;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { context as contextApi, trace } from '@opentelemetry/api';
 import type { PutRequest, RangeRequest } from '@synod/state';
-import { ClusterState, ETCD_ERRORS } from '@synod/state';
+import { ClusterState, ETCD_ERRORS, rangeRequest } from '@synod/state';
 import { AsyncLocalContextManager, MemoryTracerProvider } from '../observability/memory-tracer.fixture.js';
 import { startDriverCluster, waitFor } from '../raft-driver/driver.fixture.js';
 import type { RaftDriver } from '../raft-driver/raft-driver.js';
@@ -23,21 +23,7 @@ function put(key: string, value: string): PutRequest {
 }
 
 function get(key: string, serializable = false): RangeRequest {
-  return {
-    key: bytes(key),
-    rangeEnd: new Uint8Array(0),
-    limit: 0,
-    revision: 0,
-    sortOrder: 'NONE',
-    sortTarget: 'KEY',
-    serializable,
-    keysOnly: false,
-    countOnly: false,
-    minModRevision: 0,
-    maxModRevision: 0,
-    minCreateRevision: 0,
-    maxCreateRevision: 0,
-  };
+  return rangeRequest(bytes(key), { serializable });
 }
 
 function startCluster(ids: string[]) {
