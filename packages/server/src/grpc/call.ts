@@ -400,18 +400,19 @@ export class ServerCall implements ServerStreamCall<unknown> {
     const frame = Buffer.allocUnsafe(total);
     let offset = 0;
     for (const message of messages) {
-      const length = lengthOf(message);
+      // The body first, then its prefix from where the body ended: each length is computed once.
+      const bodyStart = offset + MESSAGE_PREFIX_BYTES;
+      const end = writeInto(message, frame, bodyStart);
       frame[offset] = 0; // not compressed
-      frame.writeUInt32BE(length, offset + 1);
-      const end = writeInto(message, frame, offset + MESSAGE_PREFIX_BYTES);
-      if (end !== offset + MESSAGE_PREFIX_BYTES + length) {
-        this.owner.logger.error(
-          { method: this.method },
-          'gRPC response encoded to another length than announced',
-        );
-        return new GrpcError(GrpcStatus.INTERNAL, INTERNAL_ERROR_MESSAGE);
-      }
+      frame.writeUInt32BE(end - bodyStart, offset + 1);
       offset = end;
+    }
+    if (offset !== total) {
+      this.owner.logger.error(
+        { method: this.method },
+        'gRPC responses encoded to another length than announced',
+      );
+      return new GrpcError(GrpcStatus.INTERNAL, INTERNAL_ERROR_MESSAGE);
     }
     return frame;
   }

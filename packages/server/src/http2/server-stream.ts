@@ -107,13 +107,12 @@ export class LeanServerStream extends EventEmitter {
       this.queuedBytes += chunk.length;
     }
     if (this.waitingForTrailers) {
-      // The writer answers at once with sendTrailers(); they are queued behind the DATA.
+      // The writer answers at once with sendTrailers(), which queues them behind the DATA and sends.
       this.waitingForTrailers = false;
       this.emit('wantTrailers');
-      if (this.trailersQueued === undefined && !this.localEnded) this.endQueued = true;
-    } else {
-      this.endQueued = true;
+      if (this.trailersQueued !== undefined || this.localEnded) return;
     }
+    this.endQueued = true;
     this.connection.sendQueued(this);
   }
 
