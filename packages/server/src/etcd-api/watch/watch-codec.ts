@@ -209,28 +209,56 @@ export interface WatchResponseParts {
  * watchers costs one encoding; undefined for any other response.
  */
 export function plainEventsResponseParts(message: WatchResponseMessage): WatchResponseParts | undefined {
-  const { header, events } = message;
+  return message.header === undefined ? undefined : plainEventsResponsePartsWith(message, message.header);
+}
+
+/** plainEventsResponseParts for a response whose header is given apart (no copy of it is made). */
+export function plainEventsResponsePartsWith(
+  response: Omit<WatchResponseMessage, 'header'>,
+  header: ResponseHeader,
+): WatchResponseParts | undefined {
   if (
-    header === undefined ||
-    events.length === 0 ||
-    message.created ||
-    message.canceled ||
-    message.compactRevision !== 0 ||
-    message.cancelReason !== '' ||
-    message.fragment ||
-    message.watchId < 0
+    response.events.length === 0 ||
+    response.created ||
+    response.canceled ||
+    response.compactRevision !== 0 ||
+    response.cancelReason !== '' ||
+    response.fragment ||
+    response.watchId < 0
   ) {
     return undefined;
   }
+  return eventsResponseParts(header, response.watchId, response.events);
+}
+
+/**
+ * The parts of a response that holds `events` (at least one) for watch `watchId` (not negative)
+ * and nothing else.
+ */
+function eventsResponseParts(
+  header: ResponseHeader,
+  watchId: number,
+  events: readonly KvEvent[],
+): WatchResponseParts {
   const first = events[0]!;
   let body = sharedBodies.get(first);
   // The same events, by identity (watchers of different ranges may share a first event only).
   if (body === undefined || !sameEvents(body.events, events) || !sameHeader(body.header, header)) {
-    const bytes = encodeWithEncodedEvents({ ...message, watchId: 0 }, events.map(encodeEventOnce));
+    const message: WatchResponseMessage = {
+      header,
+      watchId: 0,
+      created: false,
+      canceled: false,
+      compactRevision: 0,
+      cancelReason: '',
+      fragment: false,
+      events,
+    };
+    const bytes = encodeWithEncodedEvents(message, events.map(encodeEventOnce));
     body = { header, events, bytes };
     sharedBodies.set(first, body);
   }
-  return { body: body.bytes, watchId: message.watchId };
+  return { body: body.bytes, watchId };
 }
 
 /** The length of a response given as parts. */

@@ -311,4 +311,45 @@ describe('WatchHub', () => {
     hub.historyReplaced();
     assert.deepEqual(transcript(stream), ['created 0 @1', 'events 0 @2 PUT k=1', 'events 0 @4 PUT k=2']);
   });
+
+  test('a watch that is never quite drained reuses its buffer slots, and every event still comes once, in order', () => {
+    const { db, hub, stream } = setUp({ responseEventsMax: 1 });
+    stream.create(watchRequest('k', { prevKv: true }));
+    assert.deepEqual(transcript(stream), ['created 0 @1']);
+    for (let i = 0; i < 3; i++) db.put('k', `${i}`);
+    const seen: string[] = [];
+    for (let i = 3; i < 2_000; i++) {
+      db.put('k', `${i}`);
+      const response = stream.takeResponse()!;
+      assert.equal(response.events.length, 1);
+      seen.push(text(response.events[0]!.kv.value));
+    }
+    seen.push(...drain(stream).map((response) => text(response.events[0]!.kv.value)));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 2_000 }, (_, i) => `${i}`),
+    );
+    assert.equal(hub.stats.bufferedEvents, 0);
+    const watcher = [...stream.watchersInOrder()][0]!;
+    assert.ok(watcher.buffer.length <= 16, `${watcher.buffer.length} buffer slots for 4 events at most`);
+    assert.ok(watcher.buffer.every((slot) => slot === undefined));
+  });
+
+  test('watchers without prev_kv or filters share one list of events per write (nothing copied per watcher)', () => {
+    const { db, stream } = setUp();
+    stream.create(watchRequest('k'));
+    stream.create(watchRequest('k'));
+    stream.create(watchRequest('k', { prevKv: true }));
+    drain(stream);
+    db.put('k', '1');
+    const responses = drain(stream);
+    db.put('k', '2');
+    responses.push(...drain(stream));
+    const plain = responses.filter((response) => response.watchId !== 2 && response.revision === 3);
+    assert.equal(plain.length, 2);
+    assert.equal(plain[0]!.events, plain[1]!.events);
+    assert.equal(plain[0]!.events[0]!.prevKv, undefined);
+    const withPrev = responses.filter((response) => response.watchId === 2);
+    assert.equal(text(withPrev[1]!.events[0]!.prevKv?.value), '1');
+  });
 });

@@ -18,7 +18,7 @@ import {
   type WatchHubLimits,
   type WatchHubStats,
 } from './watch-types.js';
-import type { Watcher } from './watcher.js';
+import { DeliveredEvents, type Watcher } from './watcher.js';
 
 export { WatchStream } from './watch-stream.js';
 export * from './watch-types.js';
@@ -101,10 +101,21 @@ export class WatchHub {
     if (revision !== this.published + 1) {
       throw new Error(`publish: revision ${revision} does not follow ${this.published}`);
     }
-    const matched = new Map<Watcher, KvEvent[]>();
     for (const event of events) {
       if (event.kv.modRevision !== revision)
         throw new Error(`publish: an event of revision ${event.kv.modRevision} in ${revision}`);
+    }
+    this.published = revision;
+    if (events.length === 1) {
+      // The common write, one event: every watcher it concerns is handed the same list.
+      const delivered = new DeliveredEvents(events);
+      this.index.forEachContaining(keyString(events[0]!.kv.key), (watcher) => {
+        if (watcher.synced && revision >= watcher.nextRevision) this.deliver(watcher, delivered, revision);
+      });
+      return;
+    }
+    const matched = new Map<Watcher, KvEvent[]>();
+    for (const event of events) {
       this.index.forEachContaining(keyString(event.kv.key), (watcher) => {
         if (!watcher.synced || revision < watcher.nextRevision) return;
         const list = matched.get(watcher);
@@ -112,8 +123,8 @@ export class WatchHub {
         else list.push(event);
       });
     }
-    this.published = revision;
-    for (const [watcher, watcherEvents] of matched) this.deliver(watcher, watcherEvents, revision);
+    for (const [watcher, watcherEvents] of matched)
+      this.deliver(watcher, new DeliveredEvents(watcherEvents), revision);
   }
 
   /**
@@ -192,8 +203,8 @@ export class WatchHub {
   }
 
   /** Buffers one revision's events for a synced watcher, or sends it back to history when full. */
-  private deliver(watcher: Watcher, events: readonly KvEvent[], revision: number): void {
-    const wanted = watcher.wanted(events);
+  private deliver(watcher: Watcher, delivered: DeliveredEvents, revision: number): void {
+    const wanted = watcher.wanted(delivered);
     watcher.nextRevision = revision + 1;
     if (wanted.length === 0) return;
     let bytes = 0;
@@ -209,8 +220,7 @@ export class WatchHub {
       watcher.stream.fallBehind(watcher, revision);
       return;
     }
-    for (const event of wanted) watcher.buffer.push(event);
-    watcher.bufferBytes += bytes;
+    watcher.bufferRevision(wanted, bytes);
     this.bufferedEventCount += wanted.length;
     this.bufferedByteCount += bytes;
     watcher.stream.refreshReady(watcher);

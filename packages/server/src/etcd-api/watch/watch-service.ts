@@ -10,7 +10,7 @@ import { GrpcError } from '../../grpc/status.js';
 import {
   decodeWatchRequest,
   encodeWatchResponseFragments,
-  plainEventsResponseParts,
+  plainEventsResponsePartsWith,
   type WatchRequest,
   type WatchResponseParts,
   watchResponsePartsLength,
@@ -175,6 +175,14 @@ async function sendResponses(
         headerRevision = response.revision;
         header = settings.header(response.revision);
       }
+      // The usual response, events and nothing else (for a watch that did not ask for fragments:
+      // `fragment` here is the watch's option), goes as parts without an intermediate message.
+      const parts = plainEventsResponsePartsWith(response, header);
+      if (parts !== undefined) {
+        frames.push(parts);
+        bytes += watchResponsePartsLength(parts);
+        continue;
+      }
       for (const frame of encodeResponse(response, header, settings)) {
         frames.push(frame);
         bytes += responseLength(frame);
@@ -200,6 +208,7 @@ async function sendResponses(
   }
 }
 
+/** Any other response (control, progress, or events for a watch that takes fragments), encoded whole. */
 function encodeResponse(
   response: WatchHubResponse,
   header: ResponseHeader,
@@ -215,9 +224,7 @@ function encodeResponse(
     fragment: false,
     events: response.events,
   };
-  const fragmentOverBytes = response.fragment ? settings.fragmentOverBytes : undefined;
-  const parts = fragmentOverBytes === undefined ? plainEventsResponseParts(message) : undefined;
-  return parts === undefined ? encodeWatchResponseFragments(message, fragmentOverBytes) : [parts];
+  return encodeWatchResponseFragments(message, response.fragment ? settings.fragmentOverBytes : undefined);
 }
 
 /** False when the call is over (or a response cannot be sent, which ends the call). */

@@ -2,8 +2,9 @@
 // the order responses leave in. The gRPC service pulls them with takeResponse() as fast as the
 // client reads; a watch behind the present catches up here, one bounded history read at a time.
 import type { KvEvent } from '@synod/state';
-import { ETCD_ERRORS, eventBytes } from '@synod/state';
+import { ETCD_ERRORS } from '@synod/state';
 import { keyString } from './key-range-index.js';
+import { ReadyQueue } from './ready-queue.js';
 import type { WatchHub } from './watch-hub.js';
 import {
   INVALID_WATCH_ID,
@@ -12,7 +13,10 @@ import {
   type WatchHistory,
   type WatchHubResponse,
 } from './watch-types.js';
-import { isFromKey, SMALLEST_KEY, Watcher } from './watcher.js';
+import { DeliveredEvents, isFromKey, SMALLEST_KEY, Watcher } from './watcher.js';
+
+/** A watcher's emptied buffer keeps at most this many slots for reuse (see Watcher.buffer). */
+const WATCHER_BUFFER_SLOTS_KEPT = 32;
 
 /** Resolves waiters when something changes; a waiter arriving after the change waits for the next. */
 class Signal {
@@ -40,7 +44,7 @@ export class WatchStream {
   private readonly history: WatchHistory;
   private readonly watchers = new Map<number, Watcher>();
   /** Watchers with something to take, in round-robin order. */
-  private readonly ready = new Set<Watcher>();
+  private readonly ready = new ReadyQueue<Watcher>();
   private control: WatchHubResponse[] = [];
   private nextWatchId = 0;
   private unsynced = 0;
@@ -170,8 +174,7 @@ export class WatchStream {
     const progress = this.takeProgressAll();
     if (progress !== undefined) return progress;
     let reads = 0;
-    for (const watcher of this.ready) {
-      this.ready.delete(watcher);
+    for (let watcher = this.ready.shift(); watcher !== undefined; watcher = this.ready.shift()) {
       const readsHistory = watcher.bufferedEvents === 0 && !watcher.synced;
       const response = this.takeFrom(watcher);
       // The watcher goes to the back of the line: no watch starves the others.
@@ -256,31 +259,34 @@ export class WatchStream {
   private takeBuffered(watcher: Watcher): WatchHubResponse {
     const limits = this.hub.limits;
     const buffer = watcher.buffer;
-    let end = watcher.bufferHead;
+    const head = watcher.bufferHead;
+    let end = head;
+    let eventCount = 0;
     let bytes = 0;
-    while (end < buffer.length) {
-      const revision = buffer[end]!.kv.modRevision;
-      let revisionEnd = end;
-      let revisionBytes = 0;
-      while (revisionEnd < buffer.length && buffer[revisionEnd]!.kv.modRevision === revision) {
-        revisionBytes += eventBytes(buffer[revisionEnd]!);
-        revisionEnd++;
-      }
-      const first = end === watcher.bufferHead;
-      const overEvents = revisionEnd - watcher.bufferHead > limits.responseEventsMax;
+    while (end < watcher.bufferTail) {
+      const revisionEvents = buffer[end]!;
+      const revisionBytes = watcher.bufferSlotBytes[end]!;
+      const first = end === head;
+      const overEvents = eventCount + revisionEvents.length > limits.responseEventsMax;
       if (!first && (overEvents || bytes + revisionBytes > limits.responseBytesMax)) break;
-      end = revisionEnd;
+      end++;
+      eventCount += revisionEvents.length;
       bytes += revisionBytes;
     }
-    const events = buffer.slice(watcher.bufferHead, end);
-    this.hub.releaseBuffer(events.length, bytes);
+    // One revision (the usual case) goes out as the list it was buffered as, shared by every
+    // watcher given the same events, so their responses can share one encoding too.
+    const events =
+      end === head + 1 ? buffer[head]! : (buffer.slice(head, end) as (readonly KvEvent[])[]).flat();
+    buffer.fill(undefined, head, end);
+    this.hub.releaseBuffer(eventCount, bytes);
+    watcher.bufferedEvents -= eventCount;
     watcher.bufferBytes -= bytes;
-    if (end === buffer.length) {
+    if (end < watcher.bufferTail) watcher.bufferHead = end;
+    else if (buffer.length > WATCHER_BUFFER_SLOTS_KEPT) {
+      // A burst grew the slots: give the memory back rather than keep it for every watcher.
       watcher.buffer = [];
-      watcher.bufferHead = 0;
-    } else {
-      watcher.bufferHead = end;
-    }
+      watcher.bufferHead = watcher.bufferTail = 0;
+    } else watcher.bufferHead = watcher.bufferTail = 0;
     return this.eventsResponse(watcher, events, events.at(-1)!.kv.modRevision);
   }
 
@@ -310,7 +316,7 @@ export class WatchStream {
     }
     watcher.nextRevision = read.nextRevision;
     if (read.nextRevision > this.hub.publishedRevision) this.markSynced(watcher);
-    const events = watcher.wanted(read.events);
+    const events = watcher.wanted(new DeliveredEvents(read.events));
     if (events.length === 0) return undefined;
     // The header says how far this watch has seen: everything before the read's end.
     return this.eventsResponse(watcher, events, read.nextRevision - 1);
@@ -339,7 +345,7 @@ export class WatchStream {
    */
   private takeProgressAll(): WatchHubResponse | undefined {
     if (!this.progressAllPending || this.unsynced > 0) return undefined;
-    for (const watcher of this.ready) if (watcher.bufferedEvents > 0) return undefined;
+    for (const watcher of this.ready.values()) if (watcher.bufferedEvents > 0) return undefined;
     this.progressAllPending = false;
     if (this.watchers.size === 0) return undefined;
     return controlResponse(INVALID_WATCH_ID, this.hub.publishedRevision, {});

@@ -19,10 +19,22 @@ export class Watcher {
   synced: boolean;
   /** Every event before this revision has been buffered or sent (or filtered); none after it. */
   nextRevision: number;
-  /** Unsent events of whole revisions, ascending, from `bufferHead` on. */
-  buffer: KvEvent[] = [];
+  /**
+   * Unsent events, one list per revision, ascending, in slots `bufferHead` to `bufferTail`
+   * (exclusive); the other slots are empty. A list is usually shared with every other watcher
+   * that wants the same events (see wanted), so buffering an event costs a watcher a reference,
+   * and the slots are reused, so a steady stream of events allocates nothing here.
+   */
+  buffer: (readonly KvEvent[] | undefined)[] = [];
+  /** The encoded size of each slot's events (eventBytes), so a take need not measure them again. */
+  bufferSlotBytes: number[] = [];
   bufferHead = 0;
+  bufferTail = 0;
+  /** Events in the buffer. */
+  bufferedEvents = 0;
   bufferBytes = 0;
+  /** Its place in its stream's ReadyQueue; -1 while not queued. */
+  readySlot = -1;
   /** A progress notification is owed (progress_notify interval passed without events). */
   progressDue = false;
   sentSinceProgressTick = false;
@@ -49,8 +61,22 @@ export class Watcher {
     this.nextRevision = nextRevision;
   }
 
-  get bufferedEvents(): number {
-    return this.buffer.length - this.bufferHead;
+  /** Appends one revision's events, `bytes` in all, to the buffer (the caller checked the limits). */
+  bufferRevision(events: readonly KvEvent[], bytes: number): void {
+    const buffer = this.buffer;
+    // Slots before the head are empty: reuse them before growing, so a watcher that is never
+    // quite drained does not grow its slots without end.
+    if (this.bufferTail === buffer.length && this.bufferHead * 2 >= buffer.length && this.bufferHead > 0) {
+      buffer.copyWithin(0, this.bufferHead, this.bufferTail);
+      buffer.fill(undefined, this.bufferTail - this.bufferHead, this.bufferTail);
+      this.bufferSlotBytes.copyWithin(0, this.bufferHead, this.bufferTail);
+      this.bufferTail -= this.bufferHead;
+      this.bufferHead = 0;
+    }
+    this.bufferSlotBytes[this.bufferTail] = bytes;
+    buffer[this.bufferTail++] = events;
+    this.bufferedEvents += events.length;
+    this.bufferBytes += bytes;
   }
 
   /** Whether a take could produce something for this watcher now. */
@@ -58,8 +84,13 @@ export class Watcher {
     return this.bufferedEvents > 0 || !this.synced || this.progressDue;
   }
 
-  /** The events this watch wants, as it wants them (filters, prevKv). */
-  wanted(events: readonly KvEvent[]): KvEvent[] {
+  /**
+   * The events this watch wants, as it wants them (filters, prevKv). Without filters the answer is
+   * shared with every other such watcher: the events themselves, or their list without prev_kv.
+   */
+  wanted(delivered: DeliveredEvents): readonly KvEvent[] {
+    const events = delivered.events;
+    if (!this.noPut && !this.noDelete) return this.prevKv ? events : delivered.withoutPrevKv;
     const wanted: KvEvent[] = [];
     for (const event of events) {
       if (event.type === 'PUT' ? this.noPut : this.noDelete) continue;
@@ -76,12 +107,35 @@ export class Watcher {
 const strippedEvents = new WeakMap<KvEvent, KvEvent>();
 
 function withoutPrevKv(event: KvEvent): KvEvent {
+  if (event.prevKv === undefined) return event;
   let stripped = strippedEvents.get(event);
   if (stripped === undefined) {
     stripped = { ...event, prevKv: undefined };
     strippedEvents.set(event, stripped);
   }
   return stripped;
+}
+
+/**
+ * Events on their way to many watchers (one write's, or one history read's): the list without
+ * prev_kv is made once, when a watcher first needs it, and then shared.
+ */
+export class DeliveredEvents {
+  readonly events: readonly KvEvent[];
+  private stripped: readonly KvEvent[] | undefined;
+
+  constructor(events: readonly KvEvent[]) {
+    this.events = events;
+  }
+
+  get withoutPrevKv(): readonly KvEvent[] {
+    if (this.stripped === undefined) {
+      this.stripped = this.events.some((event) => event.prevKv !== undefined)
+        ? this.events.map(withoutPrevKv)
+        : this.events;
+    }
+    return this.stripped;
+  }
 }
 
 /** etcd rewrites an empty watch key to "\0", the smallest key. */
