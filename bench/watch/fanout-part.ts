@@ -2,7 +2,7 @@
 // fan-out run (watchers on one prefix, a writer to the leader). Figures per rate: put-to-delivery
 // p50 and p99, delivered events/s, and the members' CPU; each run is checked for exactly-once,
 // in-order delivery to every watcher.
-import type { System } from '../kv/member-cluster.js';
+import type { MemberCluster, System } from '../kv/member-cluster.js';
 import { addFigure, record, type WatchBenchContext, withCluster } from './context.js';
 import type { Figure } from './figures.js';
 import { CLIENT_SATURATED_ELU, type FanoutRun, runFanout } from './watch-fanout.js';
@@ -18,6 +18,7 @@ export async function runFanoutPart(context: WatchBenchContext): Promise<void> {
   const failures: Record<System, Map<number, string>> = { synod: new Map(), etcd: new Map() };
   for (const system of context.options.systems) {
     await withCluster(context, 'fanout', system, async (cluster) => {
+      await warmUp(context, cluster, system);
       for (const rate of plan.putsPerSecond) {
         try {
           const run = await runFanout(
@@ -39,6 +40,26 @@ export async function runFanoutPart(context: WatchBenchContext): Promise<void> {
     });
   }
   for (const rate of plan.putsPerSecond) addRateFigures(context, rate, runs, failures);
+}
+
+/** The plan's unmeasured warm-up run (see FanoutPlan.warmupSeconds); a failure here is reported, not fatal. */
+async function warmUp(context: WatchBenchContext, cluster: MemberCluster, system: System): Promise<void> {
+  const plan = context.options.plan.fanout;
+  if (plan.warmupSeconds <= 0) return;
+  const rate = Math.max(...plan.putsPerSecond);
+  context.progress(`fanout ${system}: warming up (unmeasured) at ${rate} puts/s for ${plan.warmupSeconds} s`);
+  try {
+    const run = await runFanout(
+      { cluster, prefix: '/bench/watch/warmup/' },
+      { ...plan, writeSeconds: plan.warmupSeconds },
+      rate,
+      () => {},
+    );
+    if (run.failures.length > 0)
+      context.progress(`fanout ${system} warm-up: ${run.failures.slice(0, 3).join('; ')}`);
+  } catch (error) {
+    context.progress(`fanout ${system} warm-up failed: ${(error as Error).message}`);
+  }
 }
 
 function addRateFigures(

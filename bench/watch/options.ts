@@ -22,6 +22,12 @@ export interface FanoutPlan {
   /** Each rate is one run: a writer puts at this rate for writeSeconds. */
   readonly putsPerSecond: readonly number[];
   readonly writeSeconds: number;
+  /**
+   * Before the measured rates, an unmeasured run this long at the highest rate (its own watchers and
+   * prefix): a fresh Node member runs unoptimised code for its first seconds, so without it the first
+   * rate's figures would partly measure JIT warm-up. Both systems get it. 0: none.
+   */
+  readonly warmupSeconds: number;
   /** After the last put, watchers get this long to receive every event. */
   readonly drainTimeoutMs: number;
   /** Worker threads holding the watch connections (the client must not be the bottleneck). */
@@ -55,6 +61,7 @@ export const FULL_PLAN: BenchPlan = {
     streamsPerConnection: 1,
     putsPerSecond: [200, 1_000],
     writeSeconds: 10,
+    warmupSeconds: 3,
     drainTimeoutMs: 30_000,
     clientThreads: CLIENT_THREADS_DEFAULT,
   },
@@ -69,7 +76,7 @@ export const FULL_PLAN: BenchPlan = {
 };
 
 export const QUICK_PLAN: BenchPlan = {
-  fanout: { ...FULL_PLAN.fanout, writeSeconds: 3, drainTimeoutMs: 15_000 },
+  fanout: { ...FULL_PLAN.fanout, writeSeconds: 3, warmupSeconds: 2, drainTimeoutMs: 15_000 },
   leases: { ...FULL_PLAN.leases, idleSeconds: 2, measureSeconds: 12 },
 };
 
