@@ -352,4 +352,23 @@ describe('WatchHub', () => {
     const withPrev = responses.filter((response) => response.watchId === 2);
     assert.equal(text(withPrev[1]!.events[0]!.prevKv?.value), '1');
   });
+
+  test('a multi-event write is shared by the watchers it concerns in full, and split for the others', () => {
+    const { db, stream } = setUp();
+    db.put('p/a', '1');
+    db.put('p/b', '2');
+    stream.create(watchRequest('p/', { rangeEnd: prefixEnd('p/') }));
+    stream.create(watchRequest('p/', { rangeEnd: prefixEnd('p/') }));
+    stream.create(watchRequest('p/b'));
+    drain(stream);
+    db.delete('p/', prefixEnd('p/'));
+    const responses = drain(stream);
+    const [first, second, single] = [0, 1, 2].map((id) => responses.find((r) => r.watchId === id)!);
+    assert.equal(first!.events.length, 2);
+    assert.equal(first!.events, second!.events);
+    assert.deepEqual(
+      single!.events.map((event) => text(event.kv.key)),
+      ['p/b'],
+    );
+  });
 });

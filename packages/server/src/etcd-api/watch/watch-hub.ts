@@ -106,11 +106,12 @@ export class WatchHub {
         throw new Error(`publish: an event of revision ${event.kv.modRevision} in ${revision}`);
     }
     this.published = revision;
+    // Every watcher the write concerns in full is handed the same list (a one-event write, the
+    // usual case, needs no per-watcher sorting at all); the others get their own part of it.
+    const whole = new DeliveredEvents(events);
     if (events.length === 1) {
-      // The common write, one event: every watcher it concerns is handed the same list.
-      const delivered = new DeliveredEvents(events);
       this.index.forEachContaining(keyString(events[0]!.kv.key), (watcher) => {
-        if (watcher.synced && revision >= watcher.nextRevision) this.deliver(watcher, delivered, revision);
+        if (watcher.synced && revision >= watcher.nextRevision) this.deliver(watcher, whole, revision);
       });
       return;
     }
@@ -123,8 +124,9 @@ export class WatchHub {
         else list.push(event);
       });
     }
-    for (const [watcher, watcherEvents] of matched)
-      this.deliver(watcher, new DeliveredEvents(watcherEvents), revision);
+    for (const [watcher, part] of matched) {
+      this.deliver(watcher, part.length === events.length ? whole : new DeliveredEvents(part), revision);
+    }
   }
 
   /**

@@ -15,9 +15,6 @@ import {
 } from './watch-types.js';
 import { DeliveredEvents, isFromKey, SMALLEST_KEY, Watcher } from './watcher.js';
 
-/** A watcher's emptied buffer keeps at most this many slots for reuse (see Watcher.buffer). */
-const WATCHER_BUFFER_SLOTS_KEPT = 32;
-
 /** Resolves waiters when something changes; a waiter arriving after the change waits for the next. */
 class Signal {
   private waiters: (() => void)[] = [];
@@ -257,36 +254,11 @@ export class WatchStream {
 
   /** Whole revisions from the buffer, as many as one response holds (at least one). */
   private takeBuffered(watcher: Watcher): WatchHubResponse {
-    const limits = this.hub.limits;
-    const buffer = watcher.buffer;
-    const head = watcher.bufferHead;
-    let end = head;
-    let eventCount = 0;
-    let bytes = 0;
-    while (end < watcher.bufferTail) {
-      const revisionEvents = buffer[end]!;
-      const revisionBytes = watcher.bufferSlotBytes[end]!;
-      const first = end === head;
-      const overEvents = eventCount + revisionEvents.length > limits.responseEventsMax;
-      if (!first && (overEvents || bytes + revisionBytes > limits.responseBytesMax)) break;
-      end++;
-      eventCount += revisionEvents.length;
-      bytes += revisionBytes;
-    }
-    // One revision (the usual case) goes out as the list it was buffered as, shared by every
-    // watcher given the same events, so their responses can share one encoding too.
-    const events =
-      end === head + 1 ? buffer[head]! : (buffer.slice(head, end) as (readonly KvEvent[])[]).flat();
-    buffer.fill(undefined, head, end);
-    this.hub.releaseBuffer(eventCount, bytes);
-    watcher.bufferedEvents -= eventCount;
-    watcher.bufferBytes -= bytes;
-    if (end < watcher.bufferTail) watcher.bufferHead = end;
-    else if (buffer.length > WATCHER_BUFFER_SLOTS_KEPT) {
-      // A burst grew the slots: give the memory back rather than keep it for every watcher.
-      watcher.buffer = [];
-      watcher.bufferHead = watcher.bufferTail = 0;
-    } else watcher.bufferHead = watcher.bufferTail = 0;
+    const { responseEventsMax, responseBytesMax } = this.hub.limits;
+    const eventsBefore = watcher.bufferedEvents;
+    const bytesBefore = watcher.bufferBytes;
+    const events = watcher.takeBuffered(responseEventsMax, responseBytesMax);
+    this.hub.releaseBuffer(eventsBefore - watcher.bufferedEvents, bytesBefore - watcher.bufferBytes);
     return this.eventsResponse(watcher, events, events.at(-1)!.kv.modRevision);
   }
 

@@ -5,6 +5,9 @@ import { type IndexedRange, keyString } from './key-range-index.js';
 import type { WatchStream } from './watch-stream.js';
 import type { WatchCreateRequest } from './watch-types.js';
 
+/** An emptied buffer keeps at most this many slots for reuse (see Watcher.buffer). */
+const BUFFER_SLOTS_KEPT = 32;
+
 export class Watcher {
   readonly id: number;
   readonly stream: WatchStream;
@@ -77,6 +80,44 @@ export class Watcher {
     buffer[this.bufferTail++] = events;
     this.bufferedEvents += events.length;
     this.bufferBytes += bytes;
+  }
+
+  /**
+   * Takes whole revisions from the front of the buffer, at least one, more while they fit in
+   * `eventsMax` events and `bytesMax` bytes; returns their events. One revision (the usual case)
+   * is the list it was buffered as, shared with the other watchers given it, so their responses
+   * can share one encoding too.
+   */
+  takeBuffered(eventsMax: number, bytesMax: number): readonly KvEvent[] {
+    const buffer = this.buffer;
+    const head = this.bufferHead;
+    let end = head;
+    let eventCount = 0;
+    let bytes = 0;
+    while (end < this.bufferTail) {
+      const revisionEvents = buffer[end]!.length;
+      const revisionBytes = this.bufferSlotBytes[end]!;
+      if (end > head && (eventCount + revisionEvents > eventsMax || bytes + revisionBytes > bytesMax)) break;
+      end++;
+      eventCount += revisionEvents;
+      bytes += revisionBytes;
+    }
+    if (end === head) throw new Error('takeBuffered: the buffer is empty');
+    const events =
+      end === head + 1 ? buffer[head]! : (buffer.slice(head, end) as (readonly KvEvent[])[]).flat();
+    buffer.fill(undefined, head, end);
+    this.bufferedEvents -= eventCount;
+    this.bufferBytes -= bytes;
+    if (end < this.bufferTail) this.bufferHead = end;
+    else {
+      this.bufferHead = this.bufferTail = 0;
+      // A burst grew the slots: give the memory back rather than keep it for every watcher.
+      if (buffer.length > BUFFER_SLOTS_KEPT) {
+        this.buffer = [];
+        this.bufferSlotBytes = [];
+      }
+    }
+    return events;
   }
 
   /** Whether a take could produce something for this watcher now. */
