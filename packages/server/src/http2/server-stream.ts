@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
+import { ErrorCode } from './frames.js';
 
 /** What a stream needs from its connection. */
 export interface StreamConnection {
@@ -137,7 +138,7 @@ export class LeanServerStream extends EventEmitter {
   destroy(): void {
     if (this.closed) return;
     this.destroyed = true;
-    this.connection.resetStream(this, 0x8 /* CANCEL */);
+    this.connection.resetStream(this, ErrorCode.CANCEL);
   }
 
   pause(): this {
