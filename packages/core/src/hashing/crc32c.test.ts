@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cCombine } from './crc32c.js';
 
 /** Bit-at-a-time reference: the definition, with no tables to get wrong. */
 function crc32cBitwise(bytes: Uint8Array): number {
@@ -61,5 +61,42 @@ describe('crc32c', () => {
       flipped[bit >> 3]! ^= 1 << (bit & 7);
       assert.notEqual(crc32c(flipped), expected, `bit ${bit}`);
     }
+  });
+});
+
+describe('crc32cCombine', () => {
+  test('joins the CRCs of two pieces into the CRC of their concatenation', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.uint8Array({ maxLength: 600 }), (a, b) => {
+        const joined = new Uint8Array(a.length + b.length);
+        joined.set(a);
+        joined.set(b, a.length);
+        assert.equal(crc32cCombine(crc32c(a), crc32c(b), b.length), crc32c(joined));
+      }),
+      { seed: 0x5eed, numRuns: 300 },
+    );
+  });
+
+  test('is associative, also for lengths past 2^32 bytes (large snapshot bodies)', () => {
+    // Pieces too large to checksum in a test: combining a, b, c either way round must agree, which
+    // fails if the length arithmetic breaks above 32 bits.
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.nat(), fc.nat(), fc.nat()).map((crcs) => crcs.map((crc) => crc >>> 0)),
+        fc.constantFrom(1, 7, 2 ** 31, 2 ** 32 + 7, 2 ** 40 + 3),
+        fc.constantFrom(5, 2 ** 31 - 1, 2 ** 33 + 1),
+        ([a, b, c], lengthB, lengthC) => {
+          const left = crc32cCombine(crc32cCombine(a!, b!, lengthB), c!, lengthC);
+          const right = crc32cCombine(a!, crc32cCombine(b!, c!, lengthC), lengthB + lengthC);
+          assert.equal(left, right);
+        },
+      ),
+      { seed: 0x5eed, numRuns: 100 },
+    );
+  });
+
+  test('refuses a negative or fractional length', () => {
+    assert.throws(() => crc32cCombine(0, 0, -1), RangeError);
+    assert.throws(() => crc32cCombine(0, 0, 1.5), RangeError);
   });
 });

@@ -52,3 +52,46 @@ export function crc32c(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length
   for (; i < end; i++) state = (state >>> 8) ^ t[(state ^ bytes[i]!) & 0xff]!;
   return ~state >>> 0;
 }
+
+/** Multiplies the 32×32 GF(2) matrix `matrix` (one column per bit) by the vector `vector`. */
+function gf2Times(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let bit = 0, rest = vector >>> 0; rest !== 0; bit++, rest >>>= 1) {
+    if (rest & 1) sum ^= matrix[bit]!;
+  }
+  return sum >>> 0;
+}
+
+/** square = matrix × matrix: the operator for twice as many zero bits. */
+function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
+  for (let bit = 0; bit < 32; bit++) square[bit] = gf2Times(matrix, matrix[bit]!);
+}
+
+/**
+ * The CRC-32C of `a` followed by `b`, from `crc32c(a)`, `crc32c(b)` and b's length alone, in
+ * O(log length) steps: lets a checksum over a prefix written last (a header holding lengths) be
+ * joined to one computed piece by piece over a large body.
+ *
+ * @example crc32cCombine(crc32c(a), crc32c(b), b.length) === crc32c(concat(a, b))
+ */
+export function crc32cCombine(crcA: number, crcB: number, lengthB: number): number {
+  if (!Number.isSafeInteger(lengthB) || lengthB < 0) throw new RangeError(`invalid length ${lengthB}`);
+  if (lengthB === 0) return crcA >>> 0;
+  // Appending zero bits to the message shifts the CRC register through a linear operator; build
+  // the operator for one zero bit, square it up to a byte, then apply the powers lengthB holds.
+  let odd = new Uint32Array(32);
+  let even = new Uint32Array(32);
+  odd[0] = POLYNOMIAL_REFLECTED;
+  for (let bit = 1; bit < 32; bit++) odd[bit] = (1 << (bit - 1)) >>> 0;
+  gf2Square(even, odd); // two zero bits
+  gf2Square(odd, even); // four zero bits
+  let crc = crcA >>> 0;
+  let remaining = lengthB;
+  while (remaining > 0) {
+    gf2Square(even, odd); // first pass: one zero byte, then doubling
+    if (remaining % 2 === 1) crc = gf2Times(even, crc);
+    remaining = Math.floor(remaining / 2);
+    [odd, even] = [even, odd];
+  }
+  return (crc ^ crcB) >>> 0;
+}

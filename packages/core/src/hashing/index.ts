@@ -1,5 +1,5 @@
 export { BoundedLoadHash, type BoundedLoadOptions, defaultLoadFactor } from './bounded-load.js';
-export { crc32c } from './crc32c.js';
+export { crc32c, crc32cCombine } from './crc32c.js';
 export { jumpBucketCountMax, jumpHash } from './jump.js';
 export { type KeyMovement, loadImbalance, measureKeyMovement } from './movement.js';
 export { murmur3Hash32, murmur3Hash32Pair, murmur3HashUint32 } from './murmur3.js';

@@ -90,6 +90,36 @@ describe('ClusterState', () => {
   });
 });
 
+describe('ClusterState snapshot built in pieces', () => {
+  test('commands applied between pieces leave the bytes of a snapshot taken at the start', () => {
+    const state = new ClusterState({ initialMembers: founders });
+    state.apply({ kind: 'leaseGrant', id: 7n, ttl: 60 });
+    for (let i = 0; i < 50; i++) state.apply(put(`key/${String(i).padStart(3, '0')}`, 'v'.repeat(i)));
+    const expected = state.snapshot();
+    const builder = state.beginSnapshot();
+    let steps = 0;
+    for (let done = false; !done; steps++) {
+      done = builder.step(64);
+      // New keys before and after the encoder's position, overwrites, deletes, leases, members.
+      state.apply(put(`key/${String((steps * 7) % 60).padStart(3, '0')}x`, 'new'));
+      state.apply(put(`key/${String(steps % 50).padStart(3, '0')}`, 'overwritten'));
+      state.apply({
+        kind: 'deleteRange',
+        request: {
+          key: bytes(`key/${String((steps * 3) % 50).padStart(3, '0')}`),
+          rangeEnd: new Uint8Array(0),
+          prevKv: false,
+        },
+      });
+      state.apply({ kind: 'leaseGrant', id: BigInt(100 + steps), ttl: 60 });
+      state.apply({ kind: 'alarm', action: 'activate', memberId: 1n, alarm: 'NOSPACE' });
+    }
+    assert.ok(steps > 10, `expected many pieces, got ${steps}`);
+    assert.deepEqual(builder.finish(), expected);
+    assert.equal(ClusterState.restore(expected).kv.currentRevision, 51);
+  });
+});
+
 describe('ClusterState as a saved snapshot (snapshot restore)', () => {
   test('snapshotByteLength finds the end of a snapshot followed by padding', () => {
     const state = new ClusterState({ initialMembers: founders });

@@ -1,13 +1,14 @@
 // Everything one etcd-compatible member replicates through its Raft log, as one pure state
 // machine: the MVCC key space, the member list and the alarms (leases and auth join here). The
 // server proposes ClusterCommands and applies committed ones here, in log order, on every member.
-import { crc32c } from '@synod/core/hashing';
+import { crc32c, crc32cCombine } from '@synod/core/hashing';
 import { AuthStore } from '../auth/auth-store.js';
 import type { AuthApplyResult, AuthCommand, AuthRequester } from '../auth/auth-types.js';
 import { LeaseStore } from '../lease/lease-store.js';
 import type { LeaseSummary } from '../lease/lease-types.js';
 import { leaseRevokeWrite } from '../lease/revoke-write.js';
 import { ETCD_ERRORS, type EtcdError, type KvEvent, type KvWriteRequest } from '../mvcc/etcd-types.js';
+import type { MvccSnapshotEncoder } from '../mvcc/snapshot.js';
 import { type AppliedWrite, MvccStore, type MvccStoreOptions } from '../mvcc/store.js';
 import { type ClusterMember, type MemberChangeContext, MemberStore } from './members.js';
 
@@ -214,9 +215,19 @@ export class ClusterState {
    * [magic, crc32c, four section lengths, mvcc, leases, auth, meta (JSON)].
    */
   snapshot(): Uint8Array {
-    const mvcc = this.kv.snapshot();
-    const leases = this.leases.snapshot();
-    const auth = this.auth.snapshot();
+    const builder = this.beginSnapshot();
+    while (!builder.step()) {
+      // bounded pieces keep the peak memory near the snapshot's size
+    }
+    return builder.finish();
+  }
+
+  /**
+   * Starts a snapshot of the state as it is now, built a bounded piece per step while commands
+   * are applied in between (see {@link ClusterSnapshotBuilder}). Leases, auth and members are
+   * small and taken at once; the key-value history is encoded piece by piece.
+   */
+  beginSnapshot(): ClusterSnapshotBuilder {
     const meta = new TextEncoder().encode(
       JSON.stringify({
         members: this.members.toJSON(),
@@ -226,19 +237,11 @@ export class ClusterState {
         })),
       }),
     );
-    const sections = [mvcc, leases, auth, meta];
-    const total = sections.reduce((sum, section) => sum + section.byteLength, SNAPSHOT_HEADER_BYTES);
-    const bytes = new Uint8Array(total);
-    const view = new DataView(bytes.buffer);
-    view.setUint32(0, SNAPSHOT_MAGIC);
-    let offset = SNAPSHOT_HEADER_BYTES;
-    sections.forEach((section, i) => {
-      view.setUint32(8 + 4 * i, section.byteLength);
-      bytes.set(section, offset);
-      offset += section.byteLength;
-    });
-    view.setUint32(4, crc32c(bytes.subarray(8)));
-    return bytes;
+    return new ClusterSnapshotBuilder(this.kv.beginSnapshot(), [
+      this.leases.snapshot(),
+      this.auth.snapshot(),
+      meta,
+    ]);
   }
 
   /**
@@ -319,4 +322,52 @@ function addsData(request: KvWriteRequest): boolean {
         (op.kind === 'txn' && (hasPut(op.request.success) || hasPut(op.request.failure))),
     );
   return hasPut(request.request.success) || hasPut(request.request.failure);
+}
+
+/**
+ * A cluster snapshot in the making: {@link step} until it returns true (each step encodes about
+ * `bytesBudget` bytes of key-value history), then {@link finish}. Between steps the state may
+ * apply any command; a compaction makes the builder {@link stale} (start a new one). The result
+ * is byte for byte what {@link ClusterState.snapshot} would have returned at the start, and its
+ * checksum is assembled from the pieces' checksums instead of reading the whole snapshot again.
+ */
+export class ClusterSnapshotBuilder {
+  private readonly mvcc: MvccSnapshotEncoder;
+  /** Leases, auth and meta, in layout order after the key-value section. */
+  private readonly smallSections: readonly Uint8Array[];
+
+  constructor(mvcc: MvccSnapshotEncoder, smallSections: readonly Uint8Array[]) {
+    this.mvcc = mvcc;
+    this.smallSections = smallSections;
+  }
+
+  get stale(): boolean {
+    return this.mvcc.stale;
+  }
+
+  step(bytesBudget?: number): boolean {
+    return this.mvcc.step(bytesBudget);
+  }
+
+  finish(): Uint8Array {
+    const mvcc = this.mvcc.finish();
+    const sectionLengths = [mvcc.byteLength, ...this.smallSections.map((section) => section.byteLength)];
+    const bodyLength = sectionLengths.reduce((sum, length) => sum + length, 0);
+    const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES + bodyLength);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, SNAPSHOT_MAGIC);
+    sectionLengths.forEach((length, i) => view.setUint32(8 + 4 * i, length));
+    let offset = SNAPSHOT_HEADER_BYTES;
+    for (const chunk of [...mvcc.chunks, ...this.smallSections]) {
+      bytes.set(chunk, offset);
+      offset += chunk.byteLength;
+    }
+    // The checksum covers the section lengths and then every section: join the lengths' CRC to the
+    // one the key-value encoder kept, continued over the small sections.
+    let bodyCrc = mvcc.crc;
+    for (const section of this.smallSections) bodyCrc = crc32c(section, bodyCrc);
+    const lengthsCrc = crc32c(bytes.subarray(8, SNAPSHOT_HEADER_BYTES));
+    view.setUint32(4, crc32cCombine(lengthsCrc, bodyCrc, bodyLength));
+    return bytes;
+  }
 }

@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 import { crc32c } from '@synod/core/hashing';
 import fc from 'fast-check';
 import { rangeRequest, write } from './mvcc.fixture.js';
-import { MVCC_SNAPSHOT_FORMAT_VERSION, MvccSnapshotError } from './snapshot.js';
+import { type Command, commandArb } from './mvcc-arbitraries.fixture.js';
+import { concatChunks, MVCC_SNAPSHOT_FORMAT_VERSION, MvccSnapshotError } from './snapshot.js';
 import { MvccStore } from './store.js';
 
 function sampleStore(): MvccStore {
@@ -139,5 +140,49 @@ describe('MvccStore snapshots', () => {
     const future = bytes.slice();
     future[8] = 2; // store revision 2 < key revision 3
     assert.match(refusal(resealed(future)).message, /outside 1\.\.2/);
+  });
+});
+
+describe('snapshot encoded in pieces', () => {
+  const writes = (commands: readonly Command[]) =>
+    commands.flatMap((command) => (command.kind === 'write' ? [command.request] : []));
+
+  test('pieces encoded between later writes give the bytes of a snapshot taken at the start', () => {
+    fc.assert(
+      fc.property(
+        fc.array(commandArb, { maxLength: 40 }),
+        fc.array(commandArb, { maxLength: 60 }),
+        fc.integer({ min: 1, max: 64 }),
+        (before, during, budget) => {
+          const store = new MvccStore();
+          for (const request of writes(before)) store.apply(request);
+          const expected = store.snapshot();
+          const encoder = store.beginSnapshot();
+          // Everything but compaction may run between pieces: puts, deletes, txns, new keys.
+          const later = writes(during).filter((request) => request.kind !== 'compact');
+          let done = false;
+          while (!done) {
+            done = encoder.step(budget);
+            for (const request of later.splice(0, 3)) store.apply(request);
+            assert.equal(encoder.stale, false);
+          }
+          const { chunks, byteLength, crc } = encoder.finish();
+          const bytes = concatChunks(chunks, byteLength);
+          assert.deepEqual(bytes, expected);
+          assert.equal(crc, crc32c(bytes));
+        },
+      ),
+      { seed: 0x5eed, numRuns: 300 },
+    );
+  });
+
+  test('a compaction between pieces makes the encoding stale instead of wrong', () => {
+    const store = sampleStore();
+    const encoder = store.beginSnapshot();
+    assert.equal(encoder.step(1), false);
+    assert.equal('error' in store.apply(write.compact(store.currentRevision)), false);
+    assert.equal(encoder.stale, true);
+    assert.throws(() => encoder.step(), /after a compaction/);
+    assert.throws(() => encoder.finish(), /before its last step/);
   });
 });

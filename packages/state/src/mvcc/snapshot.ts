@@ -7,7 +7,7 @@
 //              lease i64 · value (length-prefixed)
 
 import { crc32c } from '@synod/core/hashing';
-import { compareBytes } from './bytes.js';
+import { compareBytes, type RangeBound } from './bytes.js';
 import { ByteReader, ByteWriter, TruncatedInputError } from './encoding.js';
 import { KEY_REVISION_PUT, KEY_REVISION_TOMBSTONE, writeKeyRevision } from './hash.js';
 import { KeyHistory, type KeyRevision } from './key-history.js';
@@ -47,35 +47,142 @@ export interface DecodedSnapshot {
   readonly histories: KeyHistory[];
 }
 
-export function encodeSnapshot(
-  index: KeyIndex,
-  revision: number,
-  compactedRevision: number,
-  keyRevisionCount: number,
-): Uint8Array {
-  const writer = new ByteWriter(estimateSnapshotBytes(index));
-  writer.raw(MAGIC);
-  writer.uint32(MVCC_SNAPSHOT_FORMAT_VERSION);
-  writer.uvarint(revision);
-  writer.uvarint(compactedRevision + 1);
-  writer.uvarint(index.size);
-  writer.uvarint(keyRevisionCount);
-  index.forEach((history) => {
-    writer.lengthPrefixed(history.key);
-    writer.uvarint(history.revisions.length);
-    for (const change of history.revisions) writeKeyRevision(writer, change);
-  });
-  writer.uint32(crc32c(writer.bytes()));
-  return writer.bytes().slice();
+/** Bytes a snapshot step encodes before it stops (one step is one bounded pause of the caller). */
+export const SNAPSHOT_STEP_BYTES_DEFAULT = 256 * 1024;
+
+/** What the store tells an encoder when it starts. */
+export interface SnapshotSource {
+  readonly index: KeyIndex;
+  readonly revision: number;
+  readonly compactedRevision: number;
+  /** Keys and key revisions now: every one is at or below `revision`, so all are encoded. */
+  readonly keyCount: number;
+  readonly keyRevisionCount: number;
+  /** False once a compaction ran: it drops history the snapshot still has to encode. */
+  readonly unchanged: () => boolean;
 }
 
-/** Room for the whole snapshot, so the writer allocates once instead of doubling a large buffer. */
-function estimateSnapshotBytes(index: KeyIndex): number {
-  let bytes = HEADER_BYTES + TRAILER_BYTES + 4 * VARINT_BYTES_MAX;
-  index.forEach((history) => {
-    bytes += history.key.length + 2 * VARINT_BYTES_MAX;
-    for (const change of history.revisions) bytes += KEY_REVISION_BYTES_MAX + (change.kv?.value.length ?? 0);
-  });
+/**
+ * Encodes the store as it was at one revision, a bounded piece per {@link step}, while writes go
+ * on between the pieces: history is kept by revision, so later writes only add key revisions
+ * above the snapshot's revision (skipped here) and keys created after it (skipped too). A
+ * compaction is the one write that removes history; it makes the encoder {@link stale}, and the
+ * caller starts again. The bytes equal what a one-go encoding at the start would have given.
+ */
+export class MvccSnapshotEncoder {
+  private readonly source: SnapshotSource;
+  private readonly chunks: Uint8Array[] = [];
+  private byteLength = 0;
+  /** CRC-32C of every byte encoded so far (the trailer is the CRC of all of them). */
+  private crc = 0;
+  /** The last key encoded: the next step starts after it. */
+  private lastKey: Uint8Array | undefined;
+  private keysEncoded = 0;
+  private keyRevisionsEncoded = 0;
+  private complete = false;
+
+  constructor(source: SnapshotSource) {
+    this.source = source;
+    const header = new ByteWriter(HEADER_BYTES + 4 * VARINT_BYTES_MAX);
+    header.raw(MAGIC);
+    header.uint32(MVCC_SNAPSHOT_FORMAT_VERSION);
+    header.uvarint(source.revision);
+    header.uvarint(source.compactedRevision + 1);
+    header.uvarint(source.keyCount);
+    header.uvarint(source.keyRevisionCount);
+    this.push(header.bytes().slice());
+  }
+
+  /** True once a compaction ran since the start: the encoding cannot finish. */
+  get stale(): boolean {
+    return !this.source.unchanged();
+  }
+
+  /** Encodes keys until about `bytesBudget` bytes are written; true once every key is. */
+  step(bytesBudget = SNAPSHOT_STEP_BYTES_DEFAULT): boolean {
+    if (this.complete) return true;
+    if (this.stale) throw new Error('MVCC snapshot step after a compaction: start a new snapshot');
+    const { index, revision } = this.source;
+    const writer = new ByteWriter(
+      Math.min(bytesBudget, SNAPSHOT_STEP_BYTES_DEFAULT) + KEY_REVISION_BYTES_MAX,
+    );
+    let finished = true;
+    const after = this.lastKey;
+    let first = true;
+    index.visit(after ?? EMPTY_KEY, EVERY_KEY_FROM, (history) => {
+      // The visit starts at the last key encoded when it is still there: skip it.
+      if (first && after !== undefined && compareBytes(history.key, after) <= 0) {
+        first = false;
+        return true;
+      }
+      first = false;
+      if (writer.byteLength >= bytesBudget) {
+        finished = false;
+        return false;
+      }
+      const kept = revisionsAtOrBefore(history.revisions, revision);
+      // A key first written after the snapshot's revision did not exist then.
+      if (kept === 0) return true;
+      writer.lengthPrefixed(history.key);
+      writer.uvarint(kept);
+      for (let i = 0; i < kept; i++) writeKeyRevision(writer, history.revisions[i]!);
+      this.lastKey = history.key;
+      this.keysEncoded++;
+      this.keyRevisionsEncoded += kept;
+      return true;
+    });
+    if (writer.byteLength > 0) this.push(writer.bytes().slice());
+    if (!finished) return false;
+    // Every key of the start was still there (only a compaction removes keys): the header's counts hold.
+    if (
+      this.keysEncoded !== this.source.keyCount ||
+      this.keyRevisionsEncoded !== this.source.keyRevisionCount
+    ) {
+      throw new Error(
+        `MVCC snapshot encoded ${this.keysEncoded} keys and ${this.keyRevisionsEncoded} key revisions; the store had ${this.source.keyCount} and ${this.source.keyRevisionCount} at revision ${revision}`,
+      );
+    }
+    const trailer = new Uint8Array(TRAILER_BYTES);
+    new DataView(trailer.buffer).setUint32(0, this.crc, true);
+    this.push(trailer);
+    this.complete = true;
+    return true;
+  }
+
+  /**
+   * The encoded pieces in order (their concatenation is the snapshot) and the CRC-32C of all of
+   * them, for a container that checksums the snapshot again without reading it a second time.
+   */
+  finish(): { readonly chunks: readonly Uint8Array[]; readonly byteLength: number; readonly crc: number } {
+    if (!this.complete) throw new Error('MVCC snapshot finished before its last step');
+    return { chunks: this.chunks, byteLength: this.byteLength, crc: this.crc };
+  }
+
+  private push(chunk: Uint8Array): void {
+    this.chunks.push(chunk);
+    this.byteLength += chunk.byteLength;
+    this.crc = crc32c(chunk, this.crc);
+  }
+}
+
+const EMPTY_KEY = new Uint8Array(0);
+const EVERY_KEY_FROM: RangeBound = { kind: 'fromKey' };
+
+/** How many of `revisions` (ascending) are at or below `revision`: later ones are at the end. */
+function revisionsAtOrBefore(revisions: readonly KeyRevision[], revision: number): number {
+  let count = revisions.length;
+  while (count > 0 && revisions[count - 1]!.main > revision) count--;
+  return count;
+}
+
+/** Joins pieces into one array (the snapshot's bytes). */
+export function concatChunks(chunks: readonly Uint8Array[], byteLength: number): Uint8Array {
+  const bytes = new Uint8Array(byteLength);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return bytes;
 }
 

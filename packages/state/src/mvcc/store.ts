@@ -27,7 +27,7 @@ import { type HistoryEvents, type HistoryEventsOptions, readHistoryEvents } from
 import type { KeyHistory } from './key-history.js';
 import { KeyIndex } from './key-index.js';
 import { executeRange, type ReadView } from './range.js';
-import { decodeSnapshot, encodeSnapshot } from './snapshot.js';
+import { concatChunks, decodeSnapshot, MvccSnapshotEncoder } from './snapshot.js';
 import { compareToPath, findOnPath, TxnPathCursor } from './txn.js';
 import { checkRangeRequest, checkWriteRequest } from './validate.js';
 
@@ -112,6 +112,8 @@ export class MvccStore {
   private revision = INITIAL_REVISION;
   private compacted = NEVER_COMPACTED;
   private keyRevisionCount = 0;
+  /** Compactions applied: an encoder started before one cannot finish (it dropped history). */
+  private compactions = 0;
   /** Approximate bytes held (see revisionBytes): what etcd's backend quota is checked against. */
   private heldBytes = 0;
   private readonly view: ReadView = {
@@ -226,7 +228,28 @@ export class MvccStore {
 
   /** The whole store (revision, compaction, kept history) as versioned, checksummed bytes. */
   snapshot(): Uint8Array {
-    return encodeSnapshot(this.index, this.revision, this.compacted, this.keyRevisionCount);
+    const encoder = this.beginSnapshot();
+    while (!encoder.step()) {
+      // bounded pieces keep the peak memory near the snapshot's size
+    }
+    const { chunks, byteLength } = encoder.finish();
+    return concatChunks(chunks, byteLength);
+  }
+
+  /**
+   * Starts encoding the store as it is now, to be done a bounded piece at a time while writes are
+   * applied in between (a large store encoded at once would stall its member for seconds).
+   */
+  beginSnapshot(): MvccSnapshotEncoder {
+    const compactions = this.compactions;
+    return new MvccSnapshotEncoder({
+      index: this.index,
+      revision: this.revision,
+      compactedRevision: this.compacted,
+      keyCount: this.index.size,
+      keyRevisionCount: this.keyRevisionCount,
+      unchanged: () => this.compactions === compactions,
+    });
   }
 
   private applyPut(request: PutRequest): AppliedWrite | { error: EtcdError } {
@@ -276,6 +299,7 @@ export class MvccStore {
     if (request.revision <= this.compacted) return { error: ETCD_ERRORS.compacted };
     if (request.revision > this.revision) return { error: ETCD_ERRORS.futureRevision };
     this.compacted = request.revision;
+    this.compactions++;
     let kept = 0;
     let bytes = 0;
     this.index.retain((history) => {
