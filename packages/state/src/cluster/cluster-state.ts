@@ -356,7 +356,7 @@ export class ClusterSnapshotBuilder {
     const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES + bodyLength);
     const view = new DataView(bytes.buffer);
     view.setUint32(0, SNAPSHOT_MAGIC);
-    sectionLengths.forEach((length, i) => view.setUint32(8 + 4 * i, length));
+    for (const [i, length] of sectionLengths.entries()) view.setUint32(8 + 4 * i, length);
     let offset = SNAPSHOT_HEADER_BYTES;
     for (const chunk of [...mvcc.chunks, ...this.smallSections]) {
       bytes.set(chunk, offset);
