@@ -7,6 +7,7 @@ import { decodeConfChange } from '@synod/raft';
 import type {
   ClusterApplied,
   ClusterCommand,
+  ClusterSnapshotBuilder,
   ClusterState,
   EtcdError,
   KvEvent,
@@ -331,8 +332,8 @@ export class StateService implements StateMachine {
     this.options.onRestore?.(this.current);
   }
 
-  snapshotData(): Uint8Array {
-    return this.current.snapshot();
+  beginSnapshot(): ClusterSnapshotBuilder {
+    return this.current.beginSnapshot();
   }
 
   /** Fails every waiting proposal (shutdown). */

@@ -46,7 +46,12 @@ export function startDriverCluster<Machine extends StateMachine>(
   ids: readonly string[],
   createMachine: (id: string, driver: () => RaftDriver) => Machine,
   snapshotEveryEntries = 50,
-): { drivers: Map<string, RaftDriver>; machines: Map<string, Machine>; stop: () => void } {
+): {
+  drivers: Map<string, RaftDriver>;
+  machines: Map<string, Machine>;
+  storages: Map<string, DelayedMemoryStorage>;
+  stop: () => void;
+} {
   const confState: ConfState = {
     voters: [...ids],
     votersOutgoing: [],
@@ -56,13 +61,14 @@ export function startDriverCluster<Machine extends StateMachine>(
   };
   const drivers = new Map<string, RaftDriver>();
   const machines = new Map<string, Machine>();
+  const storages = new Map<string, DelayedMemoryStorage>();
   let seed = 1;
   for (const id of ids) {
     const machine = createMachine(id, () => drivers.get(id)!);
     const driver = new RaftDriver({
       nodeId: id,
       raft: { random: seededRandom(seed++), electionTicks: 10 },
-      storage: new DelayedMemoryStorage(confState),
+      storage: storages.set(id, new DelayedMemoryStorage(confState)).get(id)!,
       stateMachine: machine,
       send: (messages: readonly Message[]) => {
         for (const message of messages) setImmediate(() => drivers.get(message.to)?.receive([message]));
@@ -79,6 +85,7 @@ export function startDriverCluster<Machine extends StateMachine>(
   return {
     drivers,
     machines,
+    storages,
     stop: () => {
       for (const driver of drivers.values()) driver.stop();
     },

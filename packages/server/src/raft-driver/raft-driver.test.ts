@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Entry, Snapshot } from '@synod/raft';
 import { startDriverCluster, waitFor } from './driver.fixture.js';
-import type { StateMachine } from './raft-driver.js';
+import type { SnapshotBuilder, StateMachine } from './raft-driver.js';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -10,16 +10,36 @@ const decoder = new TextDecoder();
 class ListStateMachine implements StateMachine {
   readonly values: string[] = [];
   apply(entry: Entry): void {
-    if (entry.kind === 'normal' && entry.data.byteLength > 0) this.values.push(decoder.decode(entry.data));
+    if (entry.kind !== 'normal' || entry.data.byteLength === 0) return;
+    this.values.push(decoder.decode(entry.data));
+    this.indexes.push(entry.index);
   }
   restore(snapshot: Snapshot): void {
-    this.values.length = 0;
-    this.values.push(...(JSON.parse(decoder.decode(snapshot.data)) as string[]));
+    const held = JSON.parse(decoder.decode(snapshot.data)) as { values: string[]; indexes: number[] };
+    this.values.splice(0, this.values.length, ...held.values);
+    this.indexes.splice(0, this.indexes.length, ...held.indexes);
   }
-  snapshotData(): Uint8Array {
-    return encoder.encode(JSON.stringify(this.values));
+  /** Snapshots made; the first `staleSnapshots` of them turn stale halfway (as a compaction would). */
+  snapshotsBegun = 0;
+  staleSnapshots = 0;
+  /** Values applied with the index of their entry, to check what a snapshot holds. */
+  readonly indexes: number[] = [];
+  /** Built over SNAPSHOT_STEPS steps, the values as they were when it began. */
+  beginSnapshot(): SnapshotBuilder {
+    const held = { values: [...this.values], indexes: [...this.indexes] };
+    const stale = ++this.snapshotsBegun <= this.staleSnapshots;
+    let steps = 0;
+    return {
+      step: () => ++steps >= SNAPSHOT_STEPS,
+      get stale() {
+        return stale && steps >= 2;
+      },
+      finish: () => encoder.encode(JSON.stringify(held)),
+    };
   }
 }
+
+const SNAPSHOT_STEPS = 5;
 
 function startCluster(ids: string[]) {
   return startDriverCluster(ids, () => new ListStateMachine());
@@ -63,6 +83,39 @@ describe('RaftDriver', () => {
       for (const driver of cluster.drivers.values()) {
         const index = await driver.readIndex();
         assert.ok(driver.appliedIndex >= index);
+      }
+    } finally {
+      cluster.stop();
+    }
+  });
+
+  test('a snapshot built over several turns holds the state at its index while entries keep applying; a stale one is retried', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    for (const machine of cluster.machines.values()) machine.staleSnapshots = 2;
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
+        'a leader',
+      );
+      const leader = [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+      for (let i = 0; i < 400; i++) {
+        leader.propose(encoder.encode(`v${i}`));
+        if (i % 40 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await waitFor(
+        () => [...cluster.machines.values()].every((m) => m.values.length === 400),
+        'every member to apply',
+      );
+      for (const id of cluster.drivers.keys()) {
+        const machine = cluster.machines.get(id)!;
+        const memory = cluster.storages.get(id)!.memory;
+        await waitFor(() => memory.snapshot().metadata.index > 1, `a snapshot on ${id}`);
+        const snapshot = memory.snapshot();
+        const held = JSON.parse(decoder.decode(snapshot.data)) as { values: string[] };
+        const expected = machine.values.filter((_, i) => machine.indexes[i]! <= snapshot.metadata.index);
+        assert.ok(expected.length > 0, `snapshot at ${snapshot.metadata.index} holds values`);
+        assert.deepEqual(held.values, expected, `snapshot at ${snapshot.metadata.index} on ${id}`);
+        assert.ok(machine.snapshotsBegun > 2, `stale snapshots were retried on ${id}`);
       }
     } finally {
       cluster.stop();

@@ -15,6 +15,7 @@ import type {
   Storage,
 } from '@synod/raft';
 import { type ProposeResult, RawNode } from '@synod/raft';
+import { nextTurn } from '../util/next-turn.js';
 
 /** Durable storage as the driver needs it (RaftDiskStorage implements it; tests use a memory fake). */
 export interface DriverStorage {
@@ -36,8 +37,22 @@ export interface StateMachine {
   apply(entry: Entry): void;
   /** Replaces the state with a snapshot received from the leader. */
   restore(snapshot: Snapshot): void;
-  /** Serialises the state as of the last applied entry. */
-  snapshotData(): Uint8Array;
+  /**
+   * Starts serialising the state as of the last applied entry. The driver builds it a bounded
+   * step per event-loop turn, applying entries in between, so a large state never stalls the
+   * member (heartbeats, client requests) for the whole encoding.
+   */
+  beginSnapshot(): SnapshotBuilder;
+}
+
+/** A snapshot of the state machine in the making (see StateMachine.beginSnapshot). */
+export interface SnapshotBuilder {
+  /** Does a bounded piece of the work; true once the snapshot is complete. */
+  step(): boolean;
+  /** True when applied entries made this snapshot impossible to finish (start a new one). */
+  readonly stale: boolean;
+  /** The snapshot's bytes, once step() returned true. */
+  finish(): Uint8Array;
 }
 
 export interface DriverLogger {
@@ -72,6 +87,8 @@ const FORWARD_BATCH_ENTRIES_MAX = 1_024;
 const FORWARD_BATCH_BYTES_MAX = 1024 * 1024;
 /** Pending linearizable reads per node; beyond it readIndex() is refused (back-pressure). */
 const MAX_PENDING_READS = 10_000;
+/** Snapshots made stale in a row (by compactions) before the next one is built in one go. */
+const STALE_SNAPSHOTS_BEFORE_BLOCKING = 3;
 
 interface ReadWaiter {
   resolve: (index: number) => void;
@@ -102,6 +119,10 @@ export class RaftDriver {
   private toForward: Uint8Array[] = [];
   private toForwardBytes = 0;
   private snapshotInFlight = false;
+  /** Snapshots given up in a row because the state changed under them. */
+  private staleSnapshots = 0;
+  /** Snapshots installed from the leader: one arriving while ours is built supersedes ours. */
+  private restores = 0;
   /** Applied index as confirmed by advance(). */
   appliedIndex: number;
   private readonly appliedListeners = new Set<() => void>();
@@ -260,6 +281,7 @@ export class RaftDriver {
     if (late.length > 0) this.options.send(late);
     this.node.advancePersisted(ready);
     if (ready.snapshot) {
+      this.restores++;
       this.options.stateMachine.restore(ready.snapshot);
       this.finishApplying(ready);
     }
@@ -302,19 +324,48 @@ export class RaftDriver {
     const index = this.appliedIndex;
     const term = memory.term(index);
     if (term === undefined) return;
-    const snapshot: Snapshot = {
-      metadata: { index, term, confState: this.node.raft.confState },
-      data: this.options.stateMachine.snapshotData(),
-    };
-    const compactTo = Math.max(memory.firstIndex() - 1, index - this.options.entriesKeptAfterSnapshot);
+    const confState = this.node.raft.confState;
+    const builder = this.options.stateMachine.beginSnapshot();
     this.snapshotInFlight = true;
-    this.options.storage
-      .saveSnapshot(snapshot, compactTo)
-      .then(() => this.options.logger.info({ index, compactTo }, 'snapshot saved, log compacted'))
+    this.buildSnapshot(builder)
+      .then((data) => {
+        if (data === undefined) return undefined;
+        const snapshot: Snapshot = { metadata: { index, term, confState }, data };
+        const compactTo = Math.max(memory.firstIndex() - 1, index - this.options.entriesKeptAfterSnapshot);
+        return this.options.storage
+          .saveSnapshot(snapshot, compactTo)
+          .then(() => this.options.logger.info({ index, compactTo }, 'snapshot saved, log compacted'));
+      })
       .catch((error: unknown) => this.options.logger.error({ err: error, index }, 'saving a snapshot failed'))
       .finally(() => {
         this.snapshotInFlight = false;
       });
+  }
+
+  /**
+   * Steps `builder` to the end, one step per event-loop turn, so entries keep being applied and
+   * messages answered meanwhile. Undefined when it cannot finish: the state changed under it (a
+   * compaction; the next applied entry starts a new one), a leader's snapshot replaced the state,
+   * or the node stopped. After a few stale ones in a row, the next is built in one go.
+   */
+  private async buildSnapshot(builder: SnapshotBuilder): Promise<Uint8Array | undefined> {
+    const restores = this.restores;
+    const inOneGo = this.staleSnapshots >= STALE_SNAPSHOTS_BEFORE_BLOCKING;
+    while (!builder.step()) {
+      if (inOneGo) continue;
+      await nextTurn();
+      if (this.stopped || this.restores !== restores) return undefined;
+      if (builder.stale) {
+        this.staleSnapshots++;
+        this.options.logger.info(
+          { stale: this.staleSnapshots },
+          'snapshot abandoned: a compaction ran while it was built',
+        );
+        return undefined;
+      }
+    }
+    this.staleSnapshots = 0;
+    return builder.finish();
   }
 }
 

@@ -45,15 +45,22 @@ export async function writeFully(handle: FileHandle, bytes: Uint8Array, position
 }
 
 /**
- * Replaces `path` with `bytes` all or nothing: write a temp file, fdatasync, rename over the
- * final name, fsync the directory. A crash leaves either the old state or the new file, plus
- * perhaps a temp file that recovery removes.
+ * Replaces `path` with `bytes` (or the concatenation of `parts`) all or nothing: write a temp
+ * file, fdatasync, rename over the final name, fsync the directory. A crash leaves either the old
+ * state or the new file, plus perhaps a temp file that recovery removes.
  */
-export async function writeFileAtomically(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeFileAtomically(
+  path: string,
+  bytes: Uint8Array | readonly Uint8Array[],
+): Promise<void> {
   const temp = path + TEMP_SUFFIX;
   const handle = await open(temp, 'w');
   try {
-    await writeFully(handle, bytes, 0);
+    let position = 0;
+    for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) {
+      await writeFully(handle, part, position);
+      position += part.byteLength;
+    }
     await handle.datasync();
   } finally {
     await handle.close();

@@ -85,6 +85,16 @@ describe('SnapshotStore', () => {
       assert.deepEqual(loaded.damaged, []);
     }));
 
+  test('a large snapshot (checksummed over several turns) is saved as encodeSnapshot writes it', () =>
+    withTempDir(async (dir) => {
+      const store = await SnapshotStore.open(dir, { logger: new RecordingLogger() });
+      const data = Uint8Array.from({ length: 3 * 1024 * 1024 + 17 }, (_, i) => (i * 31) & 0xff);
+      const snapshot: Snapshot = { ...snapshotAt(40, 4), data };
+      await store.save(snapshot);
+      assert.deepEqual(await readFile(join(dir, snapshotFileName(40, 4))), encodeSnapshot(snapshot));
+      assert.deepEqual((await store.loadNewest()).snapshot, snapshot);
+    }));
+
   test('keeps only the newest N snapshots', () =>
     withTempDir(async (dir) => {
       const store = await SnapshotStore.open(dir, { logger: new RecordingLogger(), keep: 2 });

@@ -6,6 +6,7 @@ import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32c } from '@synod/core/hashing';
 import type { ConfState, Snapshot } from '@synod/raft';
+import { nextTurn } from '../util/next-turn.js';
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
 import { ensureDirectory, fsyncDirectory, TEMP_SUFFIX, writeFileAtomically } from './durable-file.js';
 import type { StorageLogger } from './wal.js';
@@ -18,6 +19,8 @@ export const BROKEN_SUFFIX = '.broken';
 const SNAPSHOT_FORMAT_VERSION = 1;
 const MAGIC = Buffer.from('synodsnp', 'ascii');
 const CRC_BYTES = 4;
+/** Bytes of snapshot data checksummed per event-loop turn while a snapshot is saved. */
+const CRC_STEP_BYTES = 1024 * 1024;
 const NAME_DIGITS = 16;
 const SNAPSHOT_NAME_PATTERN = /^(\d{16})-(\d{16})\.snap$/;
 
@@ -89,7 +92,7 @@ export class SnapshotStore {
       const { index, term } = snapshot.metadata;
       await writeFileAtomically(
         join(this.directory, snapshotFileName(index, term)),
-        encodeSnapshot(snapshot),
+        await encodeSnapshotInSteps(snapshot),
       );
       await this.prune();
     });
@@ -154,8 +157,31 @@ export class SnapshotStore {
 
 /** magic | version | index | term | confState | data | crc32c(all before). */
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
+  const head = encodeSnapshotHead(snapshot);
+  const crc = crc32c(snapshot.data, crc32c(head));
+  return Buffer.concat([head, snapshot.data, crcTrailer(crc)]);
+}
+
+/**
+ * The same file as {@link encodeSnapshot}, as parts to write one after the other: the data is not
+ * copied, and its checksum is computed a bounded piece per event-loop turn, so saving a large
+ * snapshot never stalls the member for the whole of it.
+ */
+async function encodeSnapshotInSteps(snapshot: Snapshot): Promise<Uint8Array[]> {
+  const head = encodeSnapshotHead(snapshot);
+  let crc = crc32c(head);
+  const { data } = snapshot;
+  for (let start = 0; start < data.byteLength; start += CRC_STEP_BYTES) {
+    if (start > 0) await nextTurn();
+    crc = crc32c(data, crc, start, Math.min(data.byteLength, start + CRC_STEP_BYTES));
+  }
+  return [head, data, crcTrailer(crc)];
+}
+
+/** Everything before the data's bytes, ending with their length. */
+function encodeSnapshotHead(snapshot: Snapshot): Buffer {
   const { index, term, confState } = snapshot.metadata;
-  const writer = new ByteWriter(snapshot.data.byteLength + 256);
+  const writer = new ByteWriter(256);
   writer.raw(MAGIC);
   writer.uvarint(SNAPSHOT_FORMAT_VERSION);
   writer.uvarint(index);
@@ -170,8 +196,13 @@ export function encodeSnapshot(snapshot: Snapshot): Buffer {
     for (const node of list) writer.string(node);
   }
   writer.u8(confState.autoLeave ? 1 : 0);
-  writer.bytes(snapshot.data);
-  writer.u32(crc32c(writer.finish()));
+  writer.uvarint(snapshot.data.byteLength);
+  return writer.finish();
+}
+
+function crcTrailer(crc: number): Buffer {
+  const writer = new ByteWriter(CRC_BYTES);
+  writer.u32(crc);
   return writer.finish();
 }
 

@@ -8,7 +8,7 @@ import { LeaseStore } from '../lease/lease-store.js';
 import type { LeaseSummary } from '../lease/lease-types.js';
 import { leaseRevokeWrite } from '../lease/revoke-write.js';
 import { ETCD_ERRORS, type EtcdError, type KvEvent, type KvWriteRequest } from '../mvcc/etcd-types.js';
-import type { MvccSnapshotEncoder } from '../mvcc/snapshot.js';
+import { type MvccSnapshotEncoder, SNAPSHOT_STEP_BYTES_DEFAULT } from '../mvcc/snapshot.js';
 import { type AppliedWrite, MvccStore, type MvccStoreOptions } from '../mvcc/store.js';
 import { type ClusterMember, type MemberChangeContext, MemberStore } from './members.js';
 
@@ -332,9 +332,16 @@ function addsData(request: KvWriteRequest): boolean {
  * checksum is assembled from the pieces' checksums instead of reading the whole snapshot again.
  */
 export class ClusterSnapshotBuilder {
-  private readonly mvcc: MvccSnapshotEncoder;
+  /** Dropped once its pieces are handed to the assembly, so each piece can go once copied. */
+  private mvcc: MvccSnapshotEncoder | undefined;
   /** Leases, auth and meta, in layout order after the key-value section. */
   private readonly smallSections: readonly Uint8Array[];
+  private encoded = false;
+  /** The snapshot being assembled once the key-value section is encoded. */
+  private assembly:
+    | { bytes: Uint8Array; parts: (Uint8Array | undefined)[]; next: number; offset: number }
+    | undefined;
+  private complete = false;
 
   constructor(mvcc: MvccSnapshotEncoder, smallSections: readonly Uint8Array[]) {
     this.mvcc = mvcc;
@@ -342,32 +349,60 @@ export class ClusterSnapshotBuilder {
   }
 
   get stale(): boolean {
-    return this.mvcc.stale;
+    return this.mvcc?.stale === true;
   }
 
-  step(bytesBudget?: number): boolean {
-    return this.mvcc.step(bytesBudget);
+  /**
+   * Encodes, then copies into the result, about `bytesBudget` bytes per call (copying a large
+   * snapshot at once would stall as long as encoding it did); true once the snapshot is whole.
+   */
+  step(bytesBudget = SNAPSHOT_STEP_BYTES_DEFAULT): boolean {
+    if (this.complete) return true;
+    if (!this.encoded) {
+      this.encoded = this.mvcc!.step(bytesBudget);
+      if (this.encoded) this.startAssembly();
+      return false;
+    }
+    const assembly = this.assembly!;
+    let copied = 0;
+    while (assembly.next < assembly.parts.length && copied < bytesBudget) {
+      const part = assembly.parts[assembly.next]!;
+      assembly.bytes.set(part, assembly.offset);
+      assembly.offset += part.byteLength;
+      copied += part.byteLength;
+      // The copy is in place: let the piece go as soon as it is copied.
+      assembly.parts[assembly.next++] = undefined;
+    }
+    this.complete = assembly.next === assembly.parts.length;
+    return this.complete;
   }
 
   finish(): Uint8Array {
-    const mvcc = this.mvcc.finish();
+    if (!this.complete) throw new Error('cluster snapshot finished before its last step');
+    return this.assembly!.bytes;
+  }
+
+  /** Lays out the header (lengths and the checksum joined from the pieces') before the copying. */
+  private startAssembly(): void {
+    const mvcc = this.mvcc!.finish();
+    this.mvcc = undefined;
     const sectionLengths = [mvcc.byteLength, ...this.smallSections.map((section) => section.byteLength)];
     const bodyLength = sectionLengths.reduce((sum, length) => sum + length, 0);
     const bytes = new Uint8Array(SNAPSHOT_HEADER_BYTES + bodyLength);
     const view = new DataView(bytes.buffer);
     view.setUint32(0, SNAPSHOT_MAGIC);
     for (const [i, length] of sectionLengths.entries()) view.setUint32(8 + 4 * i, length);
-    let offset = SNAPSHOT_HEADER_BYTES;
-    for (const chunk of [...mvcc.chunks, ...this.smallSections]) {
-      bytes.set(chunk, offset);
-      offset += chunk.byteLength;
-    }
     // The checksum covers the section lengths and then every section: join the lengths' CRC to the
     // one the key-value encoder kept, continued over the small sections.
     let bodyCrc = mvcc.crc;
     for (const section of this.smallSections) bodyCrc = crc32c(section, bodyCrc);
     const lengthsCrc = crc32c(bytes.subarray(8, SNAPSHOT_HEADER_BYTES));
     view.setUint32(4, crc32cCombine(lengthsCrc, bodyCrc, bodyLength));
-    return bytes;
+    this.assembly = {
+      bytes,
+      parts: [...mvcc.chunks, ...this.smallSections],
+      next: 0,
+      offset: SNAPSHOT_HEADER_BYTES,
+    };
   }
 }

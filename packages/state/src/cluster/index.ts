@@ -4,6 +4,7 @@ export {
   type ClusterApplied,
   type ClusterCommand,
   type ClusterResponse,
+  type ClusterSnapshotBuilder,
   ClusterSnapshotError,
   ClusterState,
   type ClusterStateOptions,

@@ -2,10 +2,11 @@
 // leadership moves run on the leader: a follower relays them to the leader's client endpoint.
 
 import { crc32c } from '@synod/core/hashing';
-import type { ClusterMember, EtcdError } from '@synod/state';
+import type { ClusterMember, ClusterState, EtcdError } from '@synod/state';
 import { ETCD_ERRORS } from '@synod/state';
 import { raftIdOf } from '../../config/server-config.js';
 import type { SynodServer } from '../../node/synod-server.js';
+import { nextTurn } from '../../util/next-turn.js';
 import type { MemberAdmin } from '../member-admin.js';
 import type { Member } from '../proto/types.js';
 import { SERVED_ETCD_VERSION } from '../services.js';
@@ -79,7 +80,8 @@ export function serverMaintenanceBackend(server: SynodServer): MaintenanceBacken
     defragment: async () => ({ ok: true, value: {} }),
     async hash() {
       // etcd hashes its whole backend; ours is the replicated state as a snapshot would hold it.
-      return { ok: true, value: { hash: crc32c(state().snapshot()), revision: server.state.revision } };
+      const { bytes, revision } = await snapshotInTurns(state);
+      return { ok: true, value: { hash: crc32c(bytes), revision } };
     },
     async hashKv(revision: number) {
       const result = state().kv.hashKv(revision);
@@ -93,7 +95,7 @@ export function serverMaintenanceBackend(server: SynodServer): MaintenanceBacken
         },
       };
     },
-    snapshot: async () => ({ ok: true, value: state().snapshot() }),
+    snapshot: async () => ({ ok: true, value: (await snapshotInTurns(state)).bytes }),
     moveLeader: (targetId: bigint) => moveLeader(server, targetId),
   };
 }
@@ -199,4 +201,30 @@ async function moveLeader(
     await new Promise((resolve) => setTimeout(resolve, MOVE_LEADER_POLL_MS));
   }
   return { ok: true, value: {} };
+}
+
+/** Snapshots cut short by a compaction before the next is built at once. */
+const STALE_SNAPSHOT_RETRIES = 3;
+
+/**
+ * The replicated state as a snapshot holds it, built a step per event-loop turn (a large store
+ * would otherwise stall the member for the whole encoding), with the revision it was taken at.
+ * A compaction or a snapshot installed from the leader midway starts it again; after a few, it is
+ * built at once.
+ */
+async function snapshotInTurns(state: () => ClusterState): Promise<{ bytes: Uint8Array; revision: number }> {
+  for (let attempt = 0; attempt < STALE_SNAPSHOT_RETRIES; attempt++) {
+    const current = state();
+    const revision = current.kv.currentRevision;
+    const builder = current.beginSnapshot();
+    let done = builder.step();
+    while (!done && !builder.stale && state() === current) {
+      await nextTurn();
+      if (builder.stale || state() !== current) break;
+      done = builder.step();
+    }
+    if (done) return { bytes: builder.finish(), revision };
+  }
+  const current = state();
+  return { bytes: current.snapshot(), revision: current.kv.currentRevision };
 }
