@@ -15,7 +15,7 @@ import type {
   Storage,
 } from '@synod/raft';
 import { type ProposeResult, RawNode } from '@synod/raft';
-import { nextTurn } from '../util/next-turn.js';
+import { buildInTurns, type SteppedBuild } from '../util/next-turn.js';
 
 /** Durable storage as the driver needs it (RaftDiskStorage implements it; tests use a memory fake). */
 export interface DriverStorage {
@@ -46,14 +46,7 @@ export interface StateMachine {
 }
 
 /** A snapshot of the state machine in the making (see StateMachine.beginSnapshot). */
-export interface SnapshotBuilder {
-  /** Does a bounded piece of the work; true once the snapshot is complete. */
-  step(): boolean;
-  /** True when applied entries made this snapshot impossible to finish (start a new one). */
-  readonly stale: boolean;
-  /** The snapshot's bytes, once step() returned true. */
-  finish(): Uint8Array;
-}
+export type SnapshotBuilder = SteppedBuild<Uint8Array>;
 
 export interface DriverLogger {
   info(object: object, message: string): void;
@@ -349,23 +342,24 @@ export class RaftDriver {
    * or the node stopped. After a few stale ones in a row, the next is built in one go.
    */
   private async buildSnapshot(builder: SnapshotBuilder): Promise<Uint8Array | undefined> {
-    const restores = this.restores;
-    const inOneGo = this.staleSnapshots >= STALE_SNAPSHOTS_BEFORE_BLOCKING;
-    while (!builder.step()) {
-      if (inOneGo) continue;
-      await nextTurn();
-      if (this.stopped || this.restores !== restores) return undefined;
-      if (builder.stale) {
-        this.staleSnapshots++;
-        this.options.logger.info(
-          { stale: this.staleSnapshots },
-          'snapshot abandoned: a compaction ran while it was built',
-        );
-        return undefined;
+    if (this.staleSnapshots >= STALE_SNAPSHOTS_BEFORE_BLOCKING) {
+      while (!builder.step()) {
+        // nothing runs in between: this one cannot go stale
       }
+      this.staleSnapshots = 0;
+      return builder.finish();
     }
-    this.staleSnapshots = 0;
-    return builder.finish();
+    const restores = this.restores;
+    const data = await buildInTurns(builder, () => this.stopped || this.restores !== restores);
+    if (data !== undefined) this.staleSnapshots = 0;
+    else if (builder.stale) {
+      this.staleSnapshots++;
+      this.options.logger.info(
+        { stale: this.staleSnapshots },
+        'snapshot abandoned: a compaction ran while it was built',
+      );
+    }
+    return data;
   }
 }
 

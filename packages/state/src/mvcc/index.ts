@@ -3,7 +3,6 @@ export type { HashKvResult } from './hash.js';
 export { eventBytes, type HistoryEvents, type HistoryEventsOptions } from './history-events.js';
 export { KEY_INDEX_CHUNK_KEYS_MAX } from './key-index.js';
 export {
-  concatChunks,
   MVCC_SNAPSHOT_FORMAT_VERSION,
   MvccSnapshotEncoder,
   MvccSnapshotError,

@@ -6,7 +6,7 @@ import type { ClusterMember, ClusterState, EtcdError } from '@synod/state';
 import { ETCD_ERRORS } from '@synod/state';
 import { raftIdOf } from '../../config/server-config.js';
 import type { SynodServer } from '../../node/synod-server.js';
-import { nextTurn } from '../../util/next-turn.js';
+import { buildInTurns } from '../../util/next-turn.js';
 import type { MemberAdmin } from '../member-admin.js';
 import type { Member } from '../proto/types.js';
 import { SERVED_ETCD_VERSION } from '../services.js';
@@ -216,14 +216,8 @@ async function snapshotInTurns(state: () => ClusterState): Promise<{ bytes: Uint
   for (let attempt = 0; attempt < STALE_SNAPSHOT_RETRIES; attempt++) {
     const current = state();
     const revision = current.kv.currentRevision;
-    const builder = current.beginSnapshot();
-    let done = builder.step();
-    while (!done && !builder.stale && state() === current) {
-      await nextTurn();
-      if (builder.stale || state() !== current) break;
-      done = builder.step();
-    }
-    if (done) return { bytes: builder.finish(), revision };
+    const bytes = await buildInTurns(current.beginSnapshot(), () => state() !== current);
+    if (bytes !== undefined) return { bytes, revision };
   }
   const current = state();
   return { bytes: current.snapshot(), revision: current.kv.currentRevision };

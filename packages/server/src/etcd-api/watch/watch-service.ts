@@ -7,6 +7,7 @@ import { ETCD_LIMITS, type ResponseHeader } from '@synod/state';
 import { bidiStreaming, type MethodCodec, type ServerStreamCall } from '../../grpc/methods.js';
 import type { GrpcServer } from '../../grpc/server.js';
 import { GrpcError } from '../../grpc/status.js';
+import { nextTurn } from '../../util/next-turn.js';
 import {
   decodeWatchRequest,
   encodeWatchResponseFragments,
@@ -197,13 +198,13 @@ async function sendResponses(
     }
     if (stream.closed) return;
     // Work left means history reads whose events were all filtered out: let I/O run first.
-    if (stream.hasWork) await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stream.hasWork) await nextTurn();
     else {
       await stream.waitForWork();
       // Events arrive while a batch of commits is applied. Sending them on the next check phase
       // lets that batch's clients be answered, and pending I/O (Raft messages, new requests) be
       // read, before a large fan-out takes the thread; when the member is idle this costs nothing.
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
   }
 }
