@@ -19,8 +19,6 @@ export const MVCC_SNAPSHOT_FORMAT_VERSION = 1;
 const HEADER_BYTES = MAGIC.length + 4;
 const TRAILER_BYTES = 4;
 const VARINT_BYTES_MAX = 8;
-/** Largest encoded key revision, value aside: four varints, the kind byte, the lease and the value's length. */
-const KEY_REVISION_BYTES_MAX = 5 * VARINT_BYTES_MAX + 1 + 8;
 /** Smallest encoded key revision (main, sub, kind): bounds counts read from untrusted input. */
 const KEY_REVISION_BYTES_MIN = 3;
 
@@ -49,6 +47,8 @@ export interface DecodedSnapshot {
 
 /** Bytes a snapshot step encodes before it stops (one step is one bounded pause of the caller). */
 export const SNAPSHOT_STEP_BYTES_DEFAULT = 256 * 1024;
+/** Room beyond a step's budget for the key whose history crosses it. */
+const STEP_OVERSHOOT_BYTES = 64 * 1024;
 
 /** What the store tells an encoder when it starts. */
 export interface SnapshotSource {
@@ -103,9 +103,8 @@ export class MvccSnapshotEncoder {
     if (this.complete) return true;
     if (this.stale) throw new Error('MVCC snapshot step after a compaction: start a new snapshot');
     const { index, revision } = this.source;
-    const writer = new ByteWriter(
-      Math.min(bytesBudget, SNAPSHOT_STEP_BYTES_DEFAULT) + KEY_REVISION_BYTES_MAX,
-    );
+    // Room for the budget and the key that crosses it: the step's buffer rarely has to grow.
+    const writer = new ByteWriter(Math.min(bytesBudget, SNAPSHOT_STEP_BYTES_DEFAULT) + STEP_OVERSHOOT_BYTES);
     let finished = true;
     const after = this.lastKey;
     let first = true;
@@ -131,7 +130,8 @@ export class MvccSnapshotEncoder {
       this.keyRevisionsEncoded += kept;
       return true;
     });
-    if (writer.byteLength > 0) this.push(writer.bytes().slice());
+    // The writer is not used again: its bytes are the piece, uncopied (the assembly copies once).
+    if (writer.byteLength > 0) this.push(writer.bytes());
     if (!finished) return false;
     // Every key of the start was still there (only a compaction removes keys): the header's counts hold.
     if (
