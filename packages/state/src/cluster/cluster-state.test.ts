@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { crc32c } from '@synod/core/hashing';
 import { ETCD_ERRORS } from '../mvcc/etcd-types.js';
 import { ClusterSnapshotError, ClusterState } from './cluster-state.js';
 import { MEMBER_ERRORS } from './members.js';
@@ -116,6 +117,7 @@ describe('ClusterState snapshot built in pieces', () => {
     }
     assert.ok(steps > 10, `expected many pieces, got ${steps}`);
     assert.deepEqual(builder.finish(), expected);
+    assert.equal(ClusterState.snapshotChecksum(expected), crc32c(expected));
     assert.equal(ClusterState.restore(expected).kv.currentRevision, 51);
   });
 });

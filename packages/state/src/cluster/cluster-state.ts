@@ -245,6 +245,17 @@ export class ClusterState {
   }
 
   /**
+   * The CRC-32C of a whole snapshot made by this class, from the checksum its header carries over
+   * everything after the first 8 bytes: the same value as crc32c(bytes) without reading them all.
+   */
+  static snapshotChecksum(bytes: Uint8Array): number {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (bytes.byteLength < SNAPSHOT_HEADER_BYTES || view.getUint32(0) !== SNAPSHOT_MAGIC)
+      throw new ClusterSnapshotError('not a cluster state snapshot');
+    return crc32cCombine(crc32c(bytes.subarray(0, 8)), view.getUint32(4), bytes.byteLength - 8);
+  }
+
+  /**
    * Where a snapshot that starts `bytes` ends (its header holds the section lengths), so a reader
    * can drop what follows it, such as the padding of a saved snapshot file.
    * @throws ClusterSnapshotError when `bytes` does not start with a cluster snapshot header.

@@ -1,9 +1,7 @@
 // The Maintenance and Cluster services' backends on a real member. Membership changes and
 // leadership moves run on the leader: a follower relays them to the leader's client endpoint.
 
-import { crc32c } from '@synod/core/hashing';
-import type { ClusterMember, ClusterState, EtcdError } from '@synod/state';
-import { ETCD_ERRORS } from '@synod/state';
+import { type ClusterMember, ClusterState, ETCD_ERRORS, type EtcdError } from '@synod/state';
 import { raftIdOf } from '../../config/server-config.js';
 import type { SynodServer } from '../../node/synod-server.js';
 import { buildInTurns } from '../../util/next-turn.js';
@@ -81,7 +79,7 @@ export function serverMaintenanceBackend(server: SynodServer): MaintenanceBacken
     async hash() {
       // etcd hashes its whole backend; ours is the replicated state as a snapshot would hold it.
       const { bytes, revision } = await snapshotInTurns(state);
-      return { ok: true, value: { hash: crc32c(bytes), revision } };
+      return { ok: true, value: { hash: ClusterState.snapshotChecksum(bytes), revision } };
     },
     async hashKv(revision: number) {
       const result = state().kv.hashKv(revision);
