@@ -40,7 +40,11 @@ const EXPIRY_CHECK_MS = 100;
 const LEADER_POLL_MS = 10;
 
 interface PendingProposal {
-  readonly resolve: (result: StateResult<ClusterApplied | undefined>) => void;
+  /**
+   * Cleared once answered: the map's old tables may still point at this record until the next full
+   * collection, and must not keep the caller's promise (and the whole call behind it) alive meanwhile.
+   */
+  resolve: ((result: StateResult<ClusterApplied | undefined>) => void) | undefined;
   /** When the caller gives up (Date.now() ms): then the outcome is unknown to it (indeterminate). */
   readonly deadline: number;
 }
@@ -257,8 +261,7 @@ export class StateService implements StateMachine {
     for (const [sequence, waiting] of this.pending) {
       if (waiting.deadline > now) break;
       // Indeterminate: the command may still be applied later (clients treat this as unknown).
-      this.pending.delete(sequence);
-      waiting.resolve({ ok: false, error: ETCD_ERRORS.timeout });
+      this.answer(sequence, waiting, { ok: false, error: ETCD_ERRORS.timeout });
     }
     if (this.pending.size === 0 && this.expiryTimer) {
       clearInterval(this.expiryTimer);
@@ -270,8 +273,18 @@ export class StateService implements StateMachine {
     if (origin !== this.origin) return;
     const waiting = this.pending.get(sequence);
     if (!waiting) return;
+    this.answer(sequence, waiting, result);
+  }
+
+  private answer(
+    sequence: number,
+    waiting: PendingProposal,
+    result: StateResult<ClusterApplied | undefined>,
+  ): void {
     this.pending.delete(sequence);
-    waiting.resolve(result);
+    const resolve = waiting.resolve;
+    waiting.resolve = undefined;
+    resolve?.(result);
   }
 
   // ─── StateMachine (called by the Raft driver, in log order) ─────────────────
@@ -339,8 +352,7 @@ export class StateService implements StateMachine {
   /** Fails every waiting proposal (shutdown). */
   close(): void {
     for (const [sequence, waiting] of this.pending) {
-      waiting.resolve({ ok: false, error: ETCD_ERRORS.stopped });
-      this.pending.delete(sequence);
+      this.answer(sequence, waiting, { ok: false, error: ETCD_ERRORS.stopped });
     }
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;

@@ -4,6 +4,7 @@
 import { constants, type OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import type { ListLinks } from '../util/intrusive-list.js';
 import {
   type DeframeFailure,
   frameMessage,
@@ -91,8 +92,12 @@ const TIMER_DELAY_MAX_MS = 2 ** 31 - 1;
 const DECODE_FAILED: unique symbol = Symbol('decode failed');
 const ignore = (): void => {};
 
-export class ServerCall implements ServerStreamCall<unknown> {
+export class ServerCall implements ServerStreamCall<unknown>, ListLinks<ServerCall> {
   readonly method: string;
+  /** The server's list of calls in progress (see IntrusiveList). */
+  listPrevious: ServerCall | undefined;
+  listNext: ServerCall | undefined;
+  listed = false;
   readonly deadlineMs: number | undefined;
   private readonly stream: CallStream;
   private readonly rawHeaders: readonly string[];

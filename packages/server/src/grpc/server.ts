@@ -12,6 +12,7 @@ import http2, {
 import net, { type AddressInfo, type Socket } from 'node:net';
 import tls, { type SecureContextOptions } from 'node:tls';
 import { LeanHttp2Connection } from '../http2/connection.js';
+import { IntrusiveList } from '../util/intrusive-list.js';
 import {
   type CallGuard,
   type CallLimits,
@@ -158,7 +159,7 @@ export class GrpcServer implements CallOwner {
   private readonly services = new Set<string>();
   private readonly sessions = new Set<Http2Connection>();
   private readonly maxConcurrentStreams: number;
-  private readonly calls = new Set<ServerCall>();
+  private readonly calls = new IntrusiveList<ServerCall>();
   private readonly observer: GrpcCallObserver | undefined;
   readonly guard: CallGuard | undefined;
   private closing: Promise<void> | undefined;
@@ -404,7 +405,7 @@ export class GrpcServer implements CallOwner {
     for (const [socket, active] of this.http1Connections) if (active === 0) socket.destroy();
     if (await settlesWithin(closed, graceMs)) return;
     const reason = new GrpcError(GrpcStatus.UNAVAILABLE, 'the server is shutting down');
-    for (const call of [...this.calls]) call.cancel(reason);
+    for (const call of this.calls.toArray()) call.cancel(reason);
     if (!(await settlesWithin(closed, CLOSE_FLUSH_MS))) {
       for (const session of this.sessions) session.destroy();
       for (const socket of this.http1Connections.keys()) socket.destroy();

@@ -111,6 +111,27 @@ describe('LeanHttp2Connection with a node:http2 client', () => {
     assert.deepEqual(server.errors, []);
   });
 
+  it('lets go of a stream’s listeners once its close event has run', async () => {
+    const streams: LeanServerStream[] = [];
+    let closeListenerRan = false;
+    const server = await serve((stream, headers) => {
+      streams.push(stream);
+      stream.on('close', () => {
+        closeListenerRan = true;
+      });
+      echo(stream, headers);
+    });
+    cleanups.push(server.close);
+    const session = connect(server.port);
+    cleanups.push(() => session.destroy());
+    await request(session, '/a', Buffer.from('x'));
+    await waitFor(() => closeListenerRan);
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(streams.length, 1);
+    assert.equal(streams[0]!.closed, true);
+    assert.deepEqual(streams[0]!.eventNames(), []);
+  });
+
   it('ends a response without trailers on its last DATA frame, and resets after it on request', async () => {
     const server = await serve((stream) => {
       stream.respond({ ':status': 200 });

@@ -206,7 +206,13 @@ export class LeanServerStream extends EventEmitter {
     this.queuedBytes = 0;
     this.pausedChunks = undefined;
     // Like node's, 'close' comes on a later tick: listeners never run inside the writer's own call.
-    process.nextTick(() => this.emit('close'));
+    // Nothing is emitted after it, so the listeners are let go: a closed stream that something still
+    // points at (a stale table in the old generation) then no longer keeps its call's objects alive
+    // through the next young-generation collections.
+    process.nextTick(() => {
+      this.emit('close');
+      this.removeAllListeners();
+    });
   }
 
   private flushPaused(): void {
