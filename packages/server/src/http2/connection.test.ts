@@ -114,12 +114,12 @@ describe('LeanHttp2Connection with a node:http2 client', () => {
   it('lets go of a stream’s listeners once its close event has run', async () => {
     const streams: LeanServerStream[] = [];
     let closeListenerRan = false;
-    const server = await serve((stream, headers) => {
+    const server = await serve((stream, headers, raw) => {
       streams.push(stream);
       stream.on('close', () => {
         closeListenerRan = true;
       });
-      echo(stream, headers);
+      echo(stream, headers, raw);
     });
     cleanups.push(server.close);
     const session = connect(server.port);
