@@ -20,6 +20,7 @@ import type {
 import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
 import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
+import { IntMap } from '../util/int-map.js';
 import { commandRequirement, currentRequester } from './auth-guard.js';
 import { decodeCommand, encodeCommand, type LoggedCommand } from './command-codec.js';
 import { startApplySpan, startProposeSpans } from './raft-spans.js';
@@ -76,7 +77,8 @@ export interface StateServiceOptions {
 export class StateService implements StateMachine {
   private current: ClusterState;
   private readonly options: StateServiceOptions;
-  private readonly pending = new Map<number, PendingProposal>();
+  /** Proposals waiting to be applied here, by sequence (an IntMap: see there why not a Map). */
+  private readonly pending = new IntMap<PendingProposal>();
   private nextSequence = 0;
   private expiryTimer: ReturnType<typeof setInterval> | undefined;
   /** Unique per process start, so entries proposed before a restart never answer new requests. */
@@ -253,16 +255,18 @@ export class StateService implements StateMachine {
   }
 
   /**
-   * One timer for all waiting proposals instead of one each: they share a timeout, so the map's
-   * insertion order is deadline order and only its head needs looking at.
+   * One timer for all waiting proposals instead of one each. A pass looks at every waiting proposal
+   * (at most maxPendingWrites, ten times a second) and answers those past their deadline.
    */
   private expireOverdue(): void {
     const now = Date.now();
-    for (const [sequence, waiting] of this.pending) {
-      if (waiting.deadline > now) break;
-      // Indeterminate: the command may still be applied later (clients treat this as unknown).
+    const overdue: [number, PendingProposal][] = [];
+    this.pending.forEach((waiting, sequence) => {
+      if (waiting.deadline <= now) overdue.push([sequence, waiting]);
+    });
+    // Indeterminate: the command may still be applied later (clients treat this as unknown).
+    for (const [sequence, waiting] of overdue)
       this.answer(sequence, waiting, { ok: false, error: ETCD_ERRORS.timeout });
-    }
     if (this.pending.size === 0 && this.expiryTimer) {
       clearInterval(this.expiryTimer);
       this.expiryTimer = undefined;
@@ -351,9 +355,10 @@ export class StateService implements StateMachine {
 
   /** Fails every waiting proposal (shutdown). */
   close(): void {
-    for (const [sequence, waiting] of this.pending) {
-      this.answer(sequence, waiting, { ok: false, error: ETCD_ERRORS.stopped });
-    }
+    const waiting: [number, PendingProposal][] = [];
+    this.pending.forEach((proposal, sequence) => waiting.push([sequence, proposal]));
+    for (const [sequence, proposal] of waiting)
+      this.answer(sequence, proposal, { ok: false, error: ETCD_ERRORS.stopped });
     if (this.expiryTimer) clearInterval(this.expiryTimer);
     this.expiryTimer = undefined;
   }

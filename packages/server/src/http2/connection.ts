@@ -5,6 +5,7 @@
 // stream error resets only that stream. Nothing a peer sends can throw out of here.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
 import type { Socket } from 'node:net';
+import { IntMap } from '../util/int-map.js';
 import {
   CONNECTION_PREFACE,
   DEFAULT_MAX_FRAME_BYTES,
@@ -91,7 +92,8 @@ export class LeanHttp2Connection implements StreamConnection {
   private readonly streamWindowBytes: number;
   private readonly connectionWindowBytes: number;
   private readonly decoder: HpackDecoder;
-  private readonly streams = new Map<number, LeanServerStream>();
+  /** Open streams by id (an IntMap: see there why not a Map). */
+  private readonly streams = new IntMap<LeanServerStream>();
   /** Streams with DATA waiting for a window or for the socket. */
   private readonly blocked = new Set<LeanServerStream>();
   private prefaceReceived = false;
@@ -520,7 +522,7 @@ export class LeanHttp2Connection implements StreamConnection {
           }
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const stream of this.streams.values()) {
+          for (const stream of this.streams.valuesArray()) {
             stream.sendWindow += delta;
             if (stream.sendWindow > MAX_WINDOW_BYTES) {
               throw new ConnectionError(ErrorCode.FLOW_CONTROL_ERROR, 'a stream window grew above 2^31-1');
@@ -648,7 +650,7 @@ export class LeanHttp2Connection implements StreamConnection {
     this.flush();
     this.dead = true;
     this.endSocket();
-    for (const stream of [...this.streams.values()]) this.streamClosed(stream);
+    for (const stream of this.streams.valuesArray()) this.streamClosed(stream);
   }
 
   private endSocket(): void {
@@ -662,7 +664,7 @@ export class LeanHttp2Connection implements StreamConnection {
     if (this.closed) return;
     this.closed = true;
     this.dead = true;
-    for (const stream of [...this.streams.values()]) this.streamClosed(stream);
+    for (const stream of this.streams.valuesArray()) this.streamClosed(stream);
     this.onClose?.();
   }
 }
