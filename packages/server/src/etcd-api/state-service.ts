@@ -356,7 +356,9 @@ export class StateService implements StateMachine {
   /** Fails every waiting proposal (shutdown). */
   close(): void {
     const waiting: [number, PendingProposal][] = [];
-    this.pending.forEach((proposal, sequence) => waiting.push([sequence, proposal]));
+    this.pending.forEach((proposal, sequence) => {
+      waiting.push([sequence, proposal]);
+    });
     for (const [sequence, proposal] of waiting)
       this.answer(sequence, proposal, { ok: false, error: ETCD_ERRORS.stopped });
     if (this.expiryTimer) clearInterval(this.expiryTimer);

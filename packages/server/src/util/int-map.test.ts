@@ -36,7 +36,9 @@ test('an IntMap behaves as a Map under any sequence of sets and deletes', () => 
       for (let key = 0; key <= 200; key++) assert.equal(map.get(key), model.get(key));
       for (const [key, value] of model) assert.equal(map.get(key), value);
       const seen = new Map<number, { value: number }>();
-      map.forEach((value, key) => seen.set(key, value));
+      map.forEach((value, key) => {
+        seen.set(key, value);
+      });
       assert.deepEqual(seen, model);
       assert.equal(map.valuesArray().length, model.size);
     }),
