@@ -17,13 +17,11 @@ export class IntMap<V> {
   private shift: number;
   private count = 0;
 
-  constructor(initialCapacity = INITIAL_CAPACITY) {
-    let capacity = INITIAL_CAPACITY;
-    while (capacity < initialCapacity * 2) capacity *= 2;
-    this.keys = new Float64Array(capacity);
-    this.values = new Array<V | undefined>(capacity).fill(undefined);
-    this.mask = capacity - 1;
-    this.shift = 32 - Math.log2(capacity);
+  constructor() {
+    this.keys = new Float64Array(INITIAL_CAPACITY);
+    this.values = new Array<V | undefined>(INITIAL_CAPACITY).fill(undefined);
+    this.mask = INITIAL_CAPACITY - 1;
+    this.shift = 32 - Math.log2(INITIAL_CAPACITY);
   }
 
   get size(): number {
@@ -38,10 +36,6 @@ export class IntMap<V> {
       if (value === undefined) return undefined;
       if (keys[slot] === key) return value;
     }
-  }
-
-  has(key: number): boolean {
-    return this.get(key) !== undefined;
   }
 
   /** Sets `key` to `value` (never undefined: an empty slot is how the table knows one). */
