@@ -8,7 +8,6 @@ import type {
   ClusterApplied,
   ClusterCommand,
   ClusterSnapshotBuilder,
-  ClusterState,
   EtcdError,
   KvEvent,
   KvWriteRequest,
@@ -17,7 +16,7 @@ import type {
   RangeRequest,
   RangeResponse,
 } from '@synod/state';
-import { ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
+import { ClusterState, ETCD_ERRORS, ETCD_LIMITS } from '@synod/state';
 import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
 import { IntMap } from '../util/int-map.js';
@@ -351,6 +350,10 @@ export class StateService implements StateMachine {
 
   beginSnapshot(): ClusterSnapshotBuilder {
     return this.current.beginSnapshot();
+  }
+
+  snapshotChecksum(data: Uint8Array): number {
+    return ClusterState.snapshotChecksum(data);
   }
 
   /** Fails every waiting proposal (shutdown). */

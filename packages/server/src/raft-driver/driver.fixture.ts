@@ -8,6 +8,8 @@ import { RaftDriver } from './raft-driver.js';
 export class DelayedMemoryStorage implements DriverStorage {
   readonly memory: MemoryStorage;
   persists = 0;
+  /** Every snapshot saveSnapshot was given, in order. */
+  readonly saved: Snapshot[] = [];
   constructor(confState: ConfState) {
     this.memory = new MemoryStorage(confState);
   }
@@ -23,6 +25,7 @@ export class DelayedMemoryStorage implements DriverStorage {
     if (ready.hardState) this.memory.setHardState(ready.hardState);
   }
   async saveSnapshot(snapshot: Snapshot, compactTo: number) {
+    this.saved.push(snapshot);
     this.memory.createSnapshot(snapshot.metadata.index, snapshot.metadata.confState, snapshot.data);
     this.memory.compact(compactTo);
   }

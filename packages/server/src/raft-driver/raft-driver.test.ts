@@ -121,4 +121,51 @@ describe('RaftDriver', () => {
       cluster.stop();
     }
   });
+
+  test('once the state outgrows the log, a snapshot waits until the log since the last one is as large as it', async () => {
+    const cluster = startCluster(['a', 'b', 'c']);
+    try {
+      await waitFor(
+        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
+        'a leader',
+      );
+      const leader = [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+      const proposals = 1_500;
+      for (let i = 0; i < proposals; i++) {
+        leader.propose(encoder.encode(`v${i}`));
+        if (i % 40 === 0) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await waitFor(
+        () => [...cluster.machines.values()].every((m) => m.values.length === proposals),
+        'every member to apply',
+      );
+      for (const [id, storage] of cluster.storages) {
+        const machine = cluster.machines.get(id)!;
+        const logBytesBetween = (after: number, through: number) =>
+          machine.values.reduce((sum, value, i) => {
+            const index = machine.indexes[i]!;
+            return index > after && index <= through ? sum + encoder.encode(value).byteLength : sum;
+          }, 0);
+        const indexes = storage.saved.map((snapshot) => snapshot.metadata.index);
+        assert.ok(storage.saved.length >= 2, `snapshots at ${indexes.join(', ')} on ${id}`);
+        for (let i = 1; i < storage.saved.length; i++) {
+          const previous = storage.saved[i - 1]!;
+          const current = storage.saved[i]!;
+          assert.ok(
+            current.metadata.index - previous.metadata.index >= 50,
+            `every 50 entries at least: ${indexes}`,
+          );
+          const logBytes = logBytesBetween(previous.metadata.index, current.metadata.index);
+          assert.ok(
+            logBytes >= previous.data.byteLength,
+            `snapshot at ${current.metadata.index} after ${logBytes} log bytes, the previous one was ${previous.data.byteLength} bytes`,
+          );
+        }
+        // Without the wait it would have been one per 50 entries.
+        assert.ok(storage.saved.length < proposals / 200, `snapshots at ${indexes.join(', ')} on ${id}`);
+      }
+    } finally {
+      cluster.stop();
+    }
+  });
 });

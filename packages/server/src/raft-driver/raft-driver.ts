@@ -27,8 +27,11 @@ export interface DriverStorage {
     entries: readonly Entry[];
     snapshot: Snapshot | undefined;
   }): Promise<void>;
-  /** Records a snapshot of the applied state and compacts the log up to `compactTo`. */
-  saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void>;
+  /**
+   * Records a snapshot of the applied state and compacts the log up to `compactTo`. `dataCrc32c`,
+   * when known, is the CRC-32C of `snapshot.data` (saves reading it all again to checksum the file).
+   */
+  saveSnapshot(snapshot: Snapshot, compactTo: number, dataCrc32c?: number): Promise<void>;
 }
 
 /** The replicated state machine the driver applies committed entries to. */
@@ -43,6 +46,8 @@ export interface StateMachine {
    * member (heartbeats, client requests) for the whole encoding.
    */
   beginSnapshot(): SnapshotBuilder;
+  /** The CRC-32C of a finished snapshot's data, when the machine can tell it without reading it all. */
+  snapshotChecksum?(data: Uint8Array): number;
 }
 
 /** A snapshot of the state machine in the making (see StateMachine.beginSnapshot). */
@@ -82,6 +87,15 @@ const FORWARD_BATCH_BYTES_MAX = 1024 * 1024;
 const MAX_PENDING_READS = 10_000;
 /** Snapshots made stale in a row (by compactions) before the next one is built in one go. */
 const STALE_SNAPSHOTS_BEFORE_BLOCKING = 3;
+/**
+ * A snapshot re-encodes the whole state, so once snapshotEveryEntries have been applied the next
+ * one also waits until the log applied since the last one is as large as that snapshot: building
+ * snapshots then costs at most about one encoded byte per byte of log, however large the state
+ * (a store whose uncompacted history grows with every write would otherwise pay a full encoding
+ * every snapshotEveryEntries, more each time). This bounds the wait, and with it the log kept in
+ * memory and replayed on restart.
+ */
+export const SNAPSHOT_DEFERRED_LOG_BYTES_MAX = 64 * 1024 * 1024;
 
 interface ReadWaiter {
   resolve: (index: number) => void;
@@ -116,6 +130,8 @@ export class RaftDriver {
   private staleSnapshots = 0;
   /** Snapshots installed from the leader: one arriving while ours is built supersedes ours. */
   private restores = 0;
+  /** Data bytes of the entries applied since the last snapshot's index (see SNAPSHOT_DEFERRED_LOG_BYTES_MAX). */
+  private appliedBytesSinceSnapshot = 0;
   /** Applied index as confirmed by advance(). */
   appliedIndex: number;
   private readonly appliedListeners = new Set<() => void>();
@@ -283,7 +299,11 @@ export class RaftDriver {
 
   /** Applies `ready`'s committed entries, serves reads that became ready, and confirms to Raft. */
   private finishApplying(ready: Ready): void {
-    for (const entry of ready.committedEntries) this.options.stateMachine.apply(entry);
+    if (ready.snapshot) this.appliedBytesSinceSnapshot = 0;
+    for (const entry of ready.committedEntries) {
+      this.options.stateMachine.apply(entry);
+      this.appliedBytesSinceSnapshot += entry.data.byteLength;
+    }
     const lastApplied = ready.committedEntries.at(-1)?.index ?? ready.snapshot?.metadata.index;
     for (const state of ready.readStates) {
       const waiter = this.reads.get(state.context);
@@ -314,6 +334,8 @@ export class RaftDriver {
     const snapshotIndex = memory.snapshot().metadata.index;
     if (this.snapshotInFlight || this.appliedIndex - snapshotIndex < this.options.snapshotEveryEntries)
       return;
+    const logBytes = this.appliedBytesSinceSnapshot;
+    if (logBytes < memory.snapshot().data.byteLength && logBytes < SNAPSHOT_DEFERRED_LOG_BYTES_MAX) return;
     const index = this.appliedIndex;
     const term = memory.term(index);
     if (term === undefined) return;
@@ -323,10 +345,12 @@ export class RaftDriver {
     this.buildSnapshot(builder)
       .then((data) => {
         if (data === undefined) return undefined;
+        // What was applied after `index` stays counted toward the next snapshot.
+        this.appliedBytesSinceSnapshot -= logBytes;
         const snapshot: Snapshot = { metadata: { index, term, confState }, data };
         const compactTo = Math.max(memory.firstIndex() - 1, index - this.options.entriesKeptAfterSnapshot);
         return this.options.storage
-          .saveSnapshot(snapshot, compactTo)
+          .saveSnapshot(snapshot, compactTo, this.options.stateMachine.snapshotChecksum?.(data))
           .then(() => this.options.logger.info({ index, compactTo }, 'snapshot saved, log compacted'));
       })
       .catch((error: unknown) => this.options.logger.error({ err: error, index }, 'saving a snapshot failed'))

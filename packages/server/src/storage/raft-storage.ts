@@ -165,10 +165,10 @@ export class RaftDiskStorage {
    * then updates `memory` (createSnapshot, compact(compactTo)) and deletes WAL segments that
    * neither the log after compactTo nor the oldest kept snapshot still needs.
    */
-  async saveSnapshot(snapshot: Snapshot, compactTo: number): Promise<void> {
+  async saveSnapshot(snapshot: Snapshot, compactTo: number, dataCrc32c?: number): Promise<void> {
     const { index, confState } = snapshot.metadata;
     invariant(compactTo <= index, `compactTo ${compactTo} beyond the snapshot at ${index}`);
-    await this.snapshots.save(snapshot);
+    await this.snapshots.save(snapshot, dataCrc32c);
     this.openedEmpty = false;
     await this.wal.append([{ type: 'snapshotMarker', ...markOf(snapshot) }], () => {
       // A newer snapshot from the leader may have landed meanwhile; then this one has nothing to add.

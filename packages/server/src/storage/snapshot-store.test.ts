@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { crc32c } from '@synod/core/hashing';
 import type { Snapshot } from '@synod/raft';
 import fc from 'fast-check';
 import { DecodeError } from './byte-codec.js';
@@ -93,6 +94,23 @@ describe('SnapshotStore', () => {
       await store.save(snapshot);
       assert.deepEqual(await readFile(join(dir, snapshotFileName(40, 4))), encodeSnapshot(snapshot));
       assert.deepEqual((await store.loadNewest()).snapshot, snapshot);
+    }));
+
+  test("with the data's checksum given, the file is the same and the data is not checksummed again", () =>
+    withTempDir(async (dir) => {
+      const store = await SnapshotStore.open(dir, { logger: new RecordingLogger() });
+      const data = Uint8Array.from({ length: 2 * 1024 * 1024 + 5 }, (_, i) => (i * 7) & 0xff);
+      const snapshot: Snapshot = { ...snapshotAt(40, 4), data };
+      await store.save(snapshot, crc32c(data));
+      assert.deepEqual(await readFile(join(dir, snapshotFileName(40, 4))), encodeSnapshot(snapshot));
+      // A wrong checksum shows it is the one used: the file then fails its check on load.
+      await store.save({ ...snapshotAt(50, 4), data }, crc32c(data) ^ 1);
+      const loaded = await store.loadNewest();
+      assert.deepEqual(loaded.snapshot, snapshot);
+      assert.deepEqual(
+        loaded.damaged.map((damaged) => damaged.name),
+        [snapshotFileName(50, 4)],
+      );
     }));
 
   test('keeps only the newest N snapshots', () =>

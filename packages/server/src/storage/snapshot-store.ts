@@ -4,7 +4,7 @@
 // directory fsynced, so a crash leaves the old set or the new file, never half a snapshot.
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { crc32c } from '@synod/core/hashing';
+import { crc32c, crc32cCombine } from '@synod/core/hashing';
 import type { ConfState, Snapshot } from '@synod/raft';
 import { nextTurn } from '../util/next-turn.js';
 import { ByteReader, ByteWriter, DecodeError } from './byte-codec.js';
@@ -86,13 +86,16 @@ export class SnapshotStore {
     return new SnapshotStore(directory, keep);
   }
 
-  /** Writes `snapshot` durably and atomically, then deletes all but the newest `keep`. */
-  save(snapshot: Snapshot): Promise<void> {
+  /**
+   * Writes `snapshot` durably and atomically, then deletes all but the newest `keep`. Pass the
+   * data's CRC-32C when it is known, and the data is not read again to checksum the file.
+   */
+  save(snapshot: Snapshot, dataCrc32c?: number): Promise<void> {
     return this.exclusive(async () => {
       const { index, term } = snapshot.metadata;
       await writeFileAtomically(
         join(this.directory, snapshotFileName(index, term)),
-        await encodeSnapshotInSteps(snapshot),
+        await encodeSnapshotInSteps(snapshot, dataCrc32c),
       );
       await this.prune();
     });
@@ -167,10 +170,12 @@ export function encodeSnapshot(snapshot: Snapshot): Buffer {
  * copied, and its checksum is computed a bounded piece per event-loop turn, so saving a large
  * snapshot never stalls the member for the whole of it.
  */
-async function encodeSnapshotInSteps(snapshot: Snapshot): Promise<Uint8Array[]> {
+async function encodeSnapshotInSteps(snapshot: Snapshot, dataCrc32c?: number): Promise<Uint8Array[]> {
   const head = encodeSnapshotHead(snapshot);
   let crc = crc32c(head);
   const { data } = snapshot;
+  if (dataCrc32c !== undefined)
+    return [head, data, crcTrailer(crc32cCombine(crc, dataCrc32c, data.byteLength))];
   for (let start = 0; start < data.byteLength; start += CRC_STEP_BYTES) {
     if (start > 0) await nextTurn();
     crc = crc32c(data, crc, start, Math.min(data.byteLength, start + CRC_STEP_BYTES));

@@ -176,6 +176,29 @@ describe('snapshot encoded in pieces', () => {
     );
   });
 
+  test('a key with a long history is split across steps, each within its budget', () => {
+    const store = new MvccStore();
+    const value = 'v'.repeat(200);
+    for (let i = 0; i < 2_000; i++) store.apply(write.put(i % 100 === 0 ? `cold/${i}` : 'hot', value));
+    const expected = store.snapshot();
+    const encoder = store.beginSnapshot();
+    const budget = 16 * 1024;
+    let steps = 0;
+    let done = false;
+    while (!done) {
+      done = encoder.step(budget);
+      steps++;
+      // Writes to the hot key between steps append history above the snapshot's revision.
+      store.apply(write.put('hot', 'later'));
+    }
+    const { chunks, byteLength } = encoder.finish();
+    assert.deepEqual(concatChunks(chunks, byteLength), expected);
+    // One revision past the budget at most (about 220 bytes), not the hot key's whole 400 KB.
+    for (const chunk of chunks)
+      assert.ok(chunk.byteLength < budget + 512, `a piece of ${chunk.byteLength} bytes`);
+    assert.ok(steps >= Math.floor(expected.byteLength / (budget + 512)), `${steps} steps`);
+  });
+
   test('a compaction between pieces makes the encoding stale instead of wrong', () => {
     const store = sampleStore();
     const encoder = store.beginSnapshot();

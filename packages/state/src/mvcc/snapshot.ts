@@ -47,7 +47,7 @@ export interface DecodedSnapshot {
 
 /** Bytes a snapshot step encodes before it stops (one step is one bounded pause of the caller). */
 export const SNAPSHOT_STEP_BYTES_DEFAULT = 256 * 1024;
-/** Room beyond a step's budget for the key whose history crosses it. */
+/** Room beyond a step's budget for the key revision that crosses it. */
 const STEP_OVERSHOOT_BYTES = 64 * 1024;
 
 /** What the store tells an encoder when it starts. */
@@ -75,8 +75,14 @@ export class MvccSnapshotEncoder {
   private byteLength = 0;
   /** CRC-32C of every byte encoded so far (the trailer is the CRC of all of them). */
   private crc = 0;
-  /** The last key encoded: the next step starts after it. */
+  /** The last key encoded (perhaps only in part): the next step starts at or after it. */
   private lastKey: Uint8Array | undefined;
+  /**
+   * Revisions of `lastKey` encoded so far when a step stopped inside its history, else 0. A key
+   * with a long history (a hot key never compacted) spans steps like any other bytes, so no step
+   * is bounded by the longest history instead of the budget.
+   */
+  private lastKeyRevisionsEncoded = 0;
   private keysEncoded = 0;
   private keyRevisionsEncoded = 0;
   private complete = false;
@@ -98,36 +104,54 @@ export class MvccSnapshotEncoder {
     return !this.source.unchanged();
   }
 
-  /** Encodes keys until about `bytesBudget` bytes are written; true once every key is. */
+  /** Encodes key revisions until about `bytesBudget` bytes are written; true once every one is. */
   step(bytesBudget = SNAPSHOT_STEP_BYTES_DEFAULT): boolean {
     if (this.complete) return true;
     if (this.stale) throw new Error('MVCC snapshot step after a compaction: start a new snapshot');
     const { index, revision } = this.source;
-    // Room for the budget and the key that crosses it: the step's buffer rarely has to grow.
+    // Room for the budget and the revision that crosses it: the step's buffer rarely has to grow.
     const writer = new ByteWriter(Math.min(bytesBudget, SNAPSHOT_STEP_BYTES_DEFAULT) + STEP_OVERSHOOT_BYTES);
     let finished = true;
     const after = this.lastKey;
+    const resumeAt = this.lastKeyRevisionsEncoded;
     let first = true;
     index.visit(after ?? EMPTY_KEY, EVERY_KEY_FROM, (history) => {
-      // The visit starts at the last key encoded when it is still there: skip it.
-      if (first && after !== undefined && compareBytes(history.key, after) <= 0) {
-        first = false;
-        return true;
+      let from = 0;
+      if (first && after !== undefined) {
+        // The visit starts at the last key encoded: skip it, or go on inside its history.
+        const atLastKey = compareBytes(history.key, after) === 0;
+        if (resumeAt > 0 && !atLastKey)
+          throw new Error('MVCC snapshot step: a key encoded in part is gone without a compaction');
+        if (atLastKey) {
+          first = false;
+          if (resumeAt === 0) return true;
+          from = resumeAt;
+        }
       }
       first = false;
-      if (writer.byteLength >= bytesBudget) {
+      if (from === 0 && writer.byteLength >= bytesBudget) {
         finished = false;
         return false;
       }
       const kept = revisionsAtOrBefore(history.revisions, revision);
       // A key first written after the snapshot's revision did not exist then.
       if (kept === 0) return true;
-      writer.lengthPrefixed(history.key);
-      writer.uvarint(kept);
-      for (let i = 0; i < kept; i++) writeKeyRevision(writer, history.revisions[i]!);
+      if (from === 0) {
+        writer.lengthPrefixed(history.key);
+        writer.uvarint(kept);
+        this.keysEncoded++;
+      }
+      // At least one revision per step, so every step makes progress whatever the budget.
+      let next = from;
+      do writeKeyRevision(writer, history.revisions[next++]!);
+      while (next < kept && writer.byteLength < bytesBudget);
+      this.keyRevisionsEncoded += next - from;
       this.lastKey = history.key;
-      this.keysEncoded++;
-      this.keyRevisionsEncoded += kept;
+      this.lastKeyRevisionsEncoded = next < kept ? next : 0;
+      if (next < kept) {
+        finished = false;
+        return false;
+      }
       return true;
     });
     // The writer is not used again: its bytes are the piece, uncopied (the assembly copies once).
