@@ -173,7 +173,8 @@ function printHeader(context: BenchContext, machine: ReturnType<typeof machineIn
   );
   context.report('ratios: synod ÷ etcd for rates, etcd ÷ synod for times: > 1 always means synod is better');
   context.report(
-    "put runs: h2load, every run verified by the key's version; history compacted after each run, outside the timing",
+    `put runs: h2load, every run verified by the key's version; history compacted after each run, outside the timing; ` +
+      `each system warmed up for ${context.plan.putWarmupSeconds} s per load before ${context.plan.putRounds} measured round(s), median reported`,
   );
 }
 

@@ -17,8 +17,15 @@ export interface BenchPlan {
   readonly putRunSeconds: number;
   /** Measured runs per system and load; the figure is their median. */
   readonly putRounds: number;
-  /** Requests of the warm-up run that also estimates the rate. */
+  /** Requests of the first warm-up run, which also estimates the rate. */
   readonly putWarmupRequests: number;
+  /**
+   * Before the measured rounds of each load, each system serves puts for about this long,
+   * unmeasured: a freshly started Node.js member spends its first seconds under load compiling
+   * (V8's optimising compiler), and the figures are meant to be steady state. etcd, compiled
+   * ahead of time, gets the same warm-up.
+   */
+  readonly putWarmupSeconds: number;
   /**
    * Before the first latency phase, each system serves every operation for this long, unmeasured:
    * a freshly started Node.js member runs unoptimised code for its first seconds, and the figures
@@ -35,6 +42,7 @@ export const FULL_PLAN: BenchPlan = {
   putRunSeconds: 4,
   putRounds: 3,
   putWarmupRequests: 5_000,
+  putWarmupSeconds: 10,
   latencyJitWarmupMs: 2_000,
   latencyWarmupMs: 1_000,
   latencyMeasureMs: 4_000,
@@ -46,6 +54,7 @@ export const QUICK_PLAN: BenchPlan = {
   putRunSeconds: 1.5,
   putRounds: 1,
   putWarmupRequests: 2_000,
+  putWarmupSeconds: 3,
   latencyJitWarmupMs: 1_500,
   latencyWarmupMs: 500,
   latencyMeasureMs: 1_500,
@@ -57,7 +66,7 @@ export const USAGE = `Usage: npm run bench -- kv [--quick] [--only=put|latency|f
                        [--synod-env=KEY=VALUE ...]
    or: node --import tsx bench/kv/kv.bench.ts [the same flags, '--only put' also works]
 
-  --quick            about 1.5 min instead of about 6 (shorter runs, one round, 3 failovers)
+  --quick            about 2 min instead of about 8 (shorter runs, one round, 3 failovers)
   --only PART        run only these parts (comma-separated or repeated)
   --nodes N          only clusters of N members (failover needs 3 and is skipped with 1)
   --synod-env K=V    environment for every synod process (repeatable)`;

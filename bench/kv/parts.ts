@@ -25,11 +25,8 @@ const PUT_LOADS: readonly PutLoad[] = [
 /** Bounds on a measured put run's size, whatever the warm-up's rate suggests. */
 const PUT_REQUESTS_MIN = 2_000;
 const PUT_REQUESTS_MAX = 1_000_000;
-/** Warm-up runs (JIT, connections) repeat until the rate settles, within this fraction… */
-const WARMUP_SETTLED_FRACTION = 0.2;
-/** …or this many runs; after the first, each lasts about WARMUP_RUN_SECONDS. */
-const WARMUP_RUNS_MAX = 3;
-const WARMUP_RUN_SECONDS = 0.5;
+/** Warm-up runs (JIT, connections) last about this long each, after a first one that sizes them. */
+const WARMUP_RUN_SECONDS = 1;
 const LATENCY_CLIENTS: readonly number[] = [16, 128];
 /** The failover goal on loopback. */
 const FAILOVER_GOAL_MS = 500;
@@ -129,7 +126,7 @@ async function comparePuts(
   };
   const sizingRate: Record<System, number> = { synod: 0, etcd: 0 };
   for (const system of SYSTEMS) {
-    sizingRate[system] = await warmUp(plan.putWarmupRequests, (count, run) =>
+    sizingRate[system] = await warmUp(plan.putWarmupRequests, plan.putWarmupSeconds, (count, run) =>
       measure(system, `warm-up ${run}`, count),
     );
   }
@@ -154,19 +151,20 @@ async function comparePuts(
 }
 
 /**
- * Runs warm-up loads until the rate settles; returns the lower of the last two rates, since a
+ * Runs warm-up loads for about `seconds` in all; returns the lower of the last two rates, since a
  * short run on a shared machine can overestimate by a lot (and the measured runs are sized by it).
  */
 async function warmUp(
   firstRequests: number,
+  seconds: number,
   measure: (requests: number, run: number) => Promise<PutRun>,
 ): Promise<number> {
+  const started = performance.now();
   let rate = (await measure(firstRequests, 1)).putsPerSecond;
   let previous = rate;
-  for (let run = 2; run <= WARMUP_RUNS_MAX; run++) {
+  for (let run = 2; performance.now() - started < seconds * 1000; run++) {
     previous = rate;
     rate = (await measure(requestsFor(previous, WARMUP_RUN_SECONDS), run)).putsPerSecond;
-    if (Math.abs(rate - previous) <= WARMUP_SETTLED_FRACTION * previous) break;
   }
   return Math.min(rate, previous);
 }
@@ -287,11 +285,15 @@ export async function runProfilePart(context: BenchContext, size: number): Promi
     const leader = await cluster.leader();
     const load = PUT_LOADS[0]!;
     const url = leader.clientUrl;
-    const rate = await warmUp(context.plan.putWarmupRequests, async (count) => {
-      const run = await runPutLoad(context.putBody, url, url, count, load);
-      await compactHistory(url);
-      return run;
-    });
+    const rate = await warmUp(
+      context.plan.putWarmupRequests,
+      context.plan.putWarmupSeconds,
+      async (count) => {
+        const run = await runPutLoad(context.putBody, url, url, count, load);
+        await compactHistory(url);
+        return run;
+      },
+    );
     const requests = requestsFor(rate, context.plan.profileRunSeconds);
     rmSync(await cutProfile(leader, profileOf(leader.name))); // start-up and warm-up: not wanted
     const run = await runPutLoad(context.putBody, url, url, requests, load);
