@@ -1,10 +1,11 @@
 // A real member's WAL damaged on disk between runs: a torn tail is truncated and the member
 // serves again; corruption in the middle refuses to start with a message naming file and offset.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { rangeRequest } from '@synod/state';
+import { scanSegment } from '../storage/wal-segment.js';
 import { RawEtcdClient } from './grpc-client.js';
 import { ProcessCluster } from './process-cluster.js';
 
@@ -57,9 +58,10 @@ describe('WAL damage on a real member', () => {
     client.close();
     await cluster.kill(member);
 
-    // Torn tail: the last few bytes of the newest segment never reached the disk.
+    // Torn tail: the last few bytes of the newest segment never reached the disk (its records
+    // end before the zeros the WAL preallocates).
     const segment = newestSegment(member.dataDir);
-    truncateSync(segment, statSync(segment).size - 3);
+    truncateSync(segment, scanSegment(readFileSync(segment)).validEnd - 3);
     await cluster.start(member);
     const keys = await countKeys(member.clientUrl);
     assert.ok(
@@ -70,7 +72,7 @@ describe('WAL damage on a real member', () => {
 
     // Corruption in the middle: flip a byte well before the end.
     const bytes = readFileSync(segment);
-    const offset = Math.floor(bytes.length / 3);
+    const offset = Math.floor(scanSegment(bytes).validEnd / 3);
     bytes[offset] = (bytes[offset] ?? 0) ^ 0xff;
     writeFileSync(segment, bytes);
     await assert.rejects(cluster.start(member), (error: Error) => {

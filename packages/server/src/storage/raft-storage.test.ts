@@ -7,7 +7,13 @@ import { StorageCorruptionError } from './errors.js';
 import type { RaftDiskStorageOptions } from './raft-storage.js';
 import { RaftDiskStorage } from './raft-storage.js';
 import { SnapshotStore, snapshotFileName } from './snapshot-store.js';
-import { describeEntries, entryRange, RecordingLogger, withTempDir } from './storage.fixture.js';
+import {
+  describeEntries,
+  entryRange,
+  RecordingLogger,
+  segmentDataEnd,
+  withTempDir,
+} from './storage.fixture.js';
 import { scanSegment } from './wal-segment.js';
 
 const conf: ConfState = {
@@ -287,7 +293,7 @@ describe('RaftDiskStorage durability', () => {
       await storage.close();
       const [segment] = await readdir(join(dir, 'wal'));
       const path = join(dir, 'wal', segment!);
-      await truncate(path, (await stat(path)).size - 3);
+      await truncate(path, (await segmentDataEnd(path)) - 3);
       const { view: after, logger } = await reopenedView(dir);
       assert.equal(after.lastIndex, 5);
       assert.deepEqual(after.hardState, hardState(1, 5));

@@ -1,10 +1,11 @@
 // Helpers shared by the storage tests: temp data directories, a logger that remembers what it
 // was told, and entries whose payload says where they belong.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Entry } from '@synod/raft';
 import type { StorageLogger } from './wal.js';
+import { scanSegment } from './wal-segment.js';
 
 export interface LogLine {
   readonly level: 'warn' | 'info';
@@ -26,6 +27,11 @@ export class RecordingLogger implements StorageLogger {
 }
 
 /** Runs `body` with a fresh temp directory, removed afterwards whatever happens. */
+/** Where a segment's records end (zeros preallocated for appends may follow, up to the file's end). */
+export async function segmentDataEnd(path: string): Promise<number> {
+  return scanSegment(await readFile(path)).validEnd;
+}
+
 export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'synod-storage-'));
   try {

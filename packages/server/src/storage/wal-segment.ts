@@ -42,14 +42,17 @@ export interface SegmentDamage {
   readonly reason: string;
   /**
    * Nothing valid follows the damage: what a crash during the last write leaves (a short or
-   * half-written record, zeros, garbage). Damage followed by valid records is never a torn write.
+   * half-written record, garbage). Damage followed by valid records is never a torn write.
    */
   readonly tornTail: boolean;
 }
 
 export interface SegmentScan {
   readonly records: readonly ScannedRecord[];
-  /** End of the last good record: where appending continues after a torn tail is cut off. */
+  /**
+   * End of the last good record: where appending continues. Zeros from there to the end of the
+   * file are space preallocated for appends, not damage.
+   */
   readonly validEnd: number;
   readonly damage: SegmentDamage | undefined;
 }
@@ -61,6 +64,7 @@ export function scanSegment(bytes: Uint8Array): SegmentScan {
   while (offset < bytes.length) {
     const frame = readFrame(bytes, offset);
     if (!frame.ok) {
+      if (zerosFrom(bytes, offset)) return { records, validEnd: offset, damage: undefined };
       const tornTail = !hasValidFrameAfter(bytes, offset);
       return { records, validEnd: offset, damage: { offset, reason: frame.reason, tornTail } };
     }
@@ -74,6 +78,12 @@ export function scanSegment(bytes: Uint8Array): SegmentScan {
     offset = frame.end;
   }
   return { records, validEnd: offset, damage: undefined };
+}
+
+/** True when every byte from `from` to the end is zero (a record never starts with a zero type). */
+function zerosFrom(bytes: Uint8Array, from: number): boolean {
+  for (let offset = from; offset < bytes.length; offset++) if (bytes[offset] !== 0) return false;
+  return true;
 }
 
 /**

@@ -20,6 +20,8 @@ export class WalStats {
   /** fsyncs of the WAL directory after creating, renaming or deleting segments. */
   directoryFsyncs = 0;
   bytesWritten = 0;
+  /** Zeros written ahead of the appends (see PREALLOCATION_AHEAD_BYTES); not in bytesWritten. */
+  bytesPreallocated = 0;
   /** Frames written (a large entries batch spans several). */
   recordsWritten = 0;
   /** append() calls made durable; appends / fsyncs is the group-commit factor. */

@@ -5,8 +5,15 @@ import { describe, test } from 'node:test';
 import type { HardState } from '@synod/raft';
 import fc from 'fast-check';
 import { StorageCorruptionError } from './errors.js';
-import { describeEntries, entry, entryRange, RecordingLogger, withTempDir } from './storage.fixture.js';
-import { Wal } from './wal.js';
+import {
+  describeEntries,
+  entry,
+  entryRange,
+  RecordingLogger,
+  segmentDataEnd,
+  withTempDir,
+} from './storage.fixture.js';
+import { PREALLOCATION_AHEAD_BYTES, Wal } from './wal.js';
 import { scanSegment } from './wal-segment.js';
 
 const hardState = (term: number, commit: number, vote = 'a'): HardState => ({ term, vote, commit });
@@ -212,8 +219,7 @@ describe('WAL recovery from a torn tail', () => {
       const path = await lastSegmentPath(dir);
       const offsets = await recordOffsets(path);
       const lastRecord = offsets.at(-1)!;
-      const size = (await stat(path)).size;
-      await truncate(path, size - 2);
+      await truncate(path, (await segmentDataEnd(path)) - 2);
       const { wal, replay, logger } = await openWal(dir);
       assert.equal(replay.lastIndex(), 10);
       assert.equal(replay.hardState, undefined, 'the torn record was the hard state');
@@ -224,7 +230,7 @@ describe('WAL recovery from a torn tail', () => {
         offset: lastRecord,
         reason: 'record runs past the end of the file',
       });
-      assert.equal((await stat(path)).size, lastRecord, 'the torn bytes are cut off');
+      assert.equal(await segmentDataEnd(path), lastRecord, 'the torn bytes are cut off');
       assert.equal(wal.stats.tornTailsTruncated, 1);
       // Appending continues at the cut and survives another restart.
       await wal.append([{ type: 'entries', entries: [entry(11, 1)] }]);
@@ -247,18 +253,27 @@ describe('WAL recovery from a torn tail', () => {
       await wal.close();
     }));
 
-  test('a zeroed tail (preallocated or never written) is truncated', () =>
+  test('zeros after the last record are preallocated space: kept without a warning, and appended into', () =>
     withTempDir(async (dir) => {
       await writeTenEntries(dir);
       const path = await lastSegmentPath(dir);
-      const size = (await stat(path)).size;
+      const dataEnd = await segmentDataEnd(path);
+      // The WAL zero-fills ahead of its appends; more zeros (never written) read the same.
+      assert.ok((await stat(path)).size >= dataEnd + PREALLOCATION_AHEAD_BYTES, 'preallocated ahead');
       await appendFile(path, new Uint8Array(64 * 1024));
+      const size = (await stat(path)).size;
       const { wal, replay, logger } = await openWal(dir);
       assert.equal(replay.lastIndex(), 10);
       assert.deepEqual(replay.hardState, hardState(1, 4));
-      assert.equal(logger.warnings().length, 1);
-      assert.equal((await stat(path)).size, size);
+      assert.deepEqual(logger.warnings(), []);
+      await wal.append([{ type: 'entries', entries: [entry(11, 1)] }]);
       await wal.close();
+      assert.equal((await stat(path)).size, size, 'the append went into the zeros');
+      assert.ok((await segmentDataEnd(path)) > dataEnd);
+      const again = await openWal(dir);
+      assert.equal(again.replay.lastIndex(), 11);
+      assert.deepEqual(again.logger.warnings(), []);
+      await again.wal.close();
     }));
 
   test('a last record with a bad checksum and nothing after it is a torn tail', () =>
@@ -266,7 +281,7 @@ describe('WAL recovery from a torn tail', () => {
       await writeTenEntries(dir);
       const path = await lastSegmentPath(dir);
       const bytes = await readFile(path);
-      bytes[bytes.length - 1]! ^= 0xff;
+      bytes[(await segmentDataEnd(path)) - 1]! ^= 0xff;
       await writeFile(path, bytes);
       const { wal, replay, logger } = await openWal(dir);
       assert.equal(replay.lastIndex(), 10);
@@ -274,17 +289,27 @@ describe('WAL recovery from a torn tail', () => {
       await wal.close();
     }));
 
-  test('random garbage after the last record is truncated and nothing valid is lost', () => {
+  test('random garbage after the last record (in the preallocated zeros or past them) is truncated and nothing valid is lost', () => {
     fc.assert(
-      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 3000 }), async (garbage) =>
-        withTempDir(async (dir) => {
-          await writeTenEntries(dir);
-          await appendFile(await lastSegmentPath(dir), garbage);
-          const { wal, replay } = await openWal(dir);
-          assert.equal(replay.lastIndex(), 10);
-          assert.deepEqual(replay.hardState, hardState(1, 4));
-          await wal.close();
-        }),
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 3000 }),
+        fc.boolean(),
+        async (garbage, pastZeros) =>
+          withTempDir(async (dir) => {
+            await writeTenEntries(dir);
+            const path = await lastSegmentPath(dir);
+            if (pastZeros) await appendFile(path, garbage);
+            else {
+              // A torn write into the preallocated space: some of its bytes, then the zeros.
+              const bytes = await readFile(path);
+              bytes.set(garbage, await segmentDataEnd(path));
+              await writeFile(path, bytes);
+            }
+            const { wal, replay } = await openWal(dir);
+            assert.equal(replay.lastIndex(), 10);
+            assert.deepEqual(replay.hardState, hardState(1, 4));
+            await wal.close();
+          }),
       ),
       { seed: 20240611, numRuns: 25 },
     );
@@ -336,13 +361,41 @@ describe('WAL corruption outside the tail', () => {
       const [first] = wal.segmentNames();
       await wal.close();
       const path = join(dir, first!);
-      const size = (await stat(path)).size;
-      await truncate(path, size - 3);
+      await truncate(path, (await segmentDataEnd(path)) - 3);
       await assert.rejects(openWal(dir, 1024), (error: unknown) => {
         assert.ok(error instanceof StorageCorruptionError);
         assert.equal(error.file, first);
         return true;
       });
+    }));
+});
+
+describe('WAL preallocation', () => {
+  test('appends racing the zero fill ahead of them all survive, byte for byte', () =>
+    withTempDir(async (dir) => {
+      const { wal } = await openWal(dir);
+      const value = (index: number) => String(index % 10).repeat(64 * 1024);
+      // 12 MiB in concurrent rounds: writes catch up with and overtake the 4 MiB fills.
+      for (let round = 0; round < 12; round++) {
+        await Promise.all(
+          Array.from({ length: 16 }, (_, i) => {
+            const index = round * 16 + i + 1;
+            return wal.append([{ type: 'entries', entries: [entry(index, 1, value(index))] }]);
+          }),
+        );
+      }
+      assert.ok(wal.stats.bytesPreallocated > 0);
+      await wal.close();
+      const { wal: reopened, replay, logger } = await openWal(dir);
+      assert.equal(replay.lastIndex(), 192);
+      for (const replayed of replay.entries)
+        assert.equal(
+          new TextDecoder().decode(replayed.data),
+          value(replayed.index),
+          `entry ${replayed.index}`,
+        );
+      assert.deepEqual(logger.warnings(), []);
+      await reopened.close();
     }));
 });
 

@@ -23,6 +23,16 @@ export const DEFAULT_SEGMENT_BYTES_MAX = 64 * 1024 * 1024;
 export const WRITE_BATCH_BYTES_MAX = 16 * 1024 * 1024;
 /** Appends waiting for the disk; more means the caller lost its own bound (a bug). */
 export const PENDING_APPENDS_MAX = 65_536;
+/**
+ * The current segment is zero-filled (and synced) this far ahead of the appends, one chunk at a
+ * time in the background. A durable write inside a file's existing length changes no metadata,
+ * so its sync writes the data alone; an append that extends the file also has to write the inode
+ * every time (on ext4: twice the latency and about a third more system CPU per write). Recovery
+ * reads the zeros after the last record as unused space. etcd preallocates its segments too.
+ */
+export const PREALLOCATION_AHEAD_BYTES = 4 * 1024 * 1024;
+/** Zeros written per call while preallocating (one shared zero buffer of this size). */
+const ZERO_WRITE_BYTES = 1024 * 1024;
 
 /**
  * Segments are appended through descriptors opened with O_DSYNC where the platform has it: each
@@ -78,7 +88,10 @@ interface PendingAppend {
 interface OpenSegment {
   readonly info: SegmentInfo;
   readonly handle: FileHandle;
+  /** Where its records end: appends go on from here. */
   readonly size: number;
+  /** The file's length: beyond `size` it is zeros (preallocated). */
+  readonly fileBytes: number;
 }
 
 export interface WalOpenResult {
@@ -102,8 +115,15 @@ export class Wal {
   private readonly directory: string;
   private readonly segmentBytesMax: number;
   private readonly segments: SegmentInfo[];
+  private readonly logger: StorageLogger;
   private handle: FileHandle;
   private writeOffset: number;
+  /** End of the current segment's synced zeros; below writeOffset when appends outran them. */
+  private preallocatedEnd: number;
+  /** The zero fill under way, from `from` on: appends wait for it before writing past `from`. */
+  private preallocation: { readonly from: number; readonly done: Promise<void> } | undefined;
+  /** A zero fill failed (a full disk, say): appends simply extend the file from then on. */
+  private preallocationFailed = false;
   /** Appends written into the current segment after its opening records (rotation needs one). */
   private appendsInSegment: number;
   private lastHardState: HardState | undefined;
@@ -115,6 +135,7 @@ export class Wal {
 
   private constructor(init: {
     directory: string;
+    logger: StorageLogger;
     segmentBytesMax: number;
     segments: SegmentInfo[];
     current: OpenSegment;
@@ -124,10 +145,12 @@ export class Wal {
     stats: WalStats;
   }) {
     this.directory = init.directory;
+    this.logger = init.logger;
     this.segmentBytesMax = init.segmentBytesMax;
     this.segments = init.segments;
     this.handle = init.current.handle;
     this.writeOffset = init.current.size;
+    this.preallocatedEnd = init.current.fileBytes;
     this.appendsInSegment = init.appendsInSegment;
     this.lastHardState = init.lastHardState;
     this.lastEntryIndex = init.lastEntryIndex;
@@ -153,7 +176,7 @@ export class Wal {
       );
     const replay = new LogReplay();
     const segments: SegmentInfo[] = [];
-    let tail: { info: SegmentInfo; size: number; appends: number } | undefined;
+    let tail: { info: SegmentInfo; size: number; fileBytes: number; appends: number } | undefined;
     for (const [i, name] of names.entries()) {
       const previous = segments[segments.length - 1];
       if (previous && name.sequence !== previous.sequence + 1) throw missingSegment(previous, name);
@@ -168,11 +191,13 @@ export class Wal {
           info: tail.info,
           handle: await open(join(directory, tail.info.name), APPEND_FLAGS),
           size: tail.size,
+          fileBytes: tail.fileBytes,
         }
       : await createSegment(directory, 0, lastEntryIndex + 1, replay.hardState, stats);
     if (!tail) segments.push(current.info);
     const wal = new Wal({
       directory,
+      logger: options.logger,
       segmentBytesMax,
       segments,
       current,
@@ -185,6 +210,7 @@ export class Wal {
       { directory, segments: segments.length, lastIndex: replay.lastIndex() ?? 0 },
       'WAL recovered',
     );
+    wal.preallocate();
     return { wal, replay, createdFresh: tail === undefined };
   }
 
@@ -242,6 +268,7 @@ export class Wal {
     if (this.closed) return;
     this.closed = true;
     await this.flushing;
+    await this.preallocation?.done;
     await this.handle.close();
   }
 
@@ -308,9 +335,13 @@ export class Wal {
             chunk.map((append) => append.bytes),
             chunkBytes,
           );
+    // Never write where a zero fill still runs: it could land after the data and wipe it.
+    const fill = this.preallocation;
+    if (fill !== undefined && this.writeOffset + chunkBytes > fill.from) await fill.done;
     const started = performance.now();
     await writeFully(this.handle, data, this.writeOffset);
     this.writeOffset += chunkBytes;
+    this.preallocate();
     if (SYNCHRONOUS_WRITES === undefined) await this.handle.datasync();
     // With O_DSYNC the write itself is the sync: its time is what the fsync metric stands for.
     this.stats.recordFsyncLatency(performance.now() - started);
@@ -328,7 +359,41 @@ export class Wal {
     this.appendsInSegment++;
   }
 
+  /**
+   * Starts zero-filling the next chunk of the current segment unless the zeros already reach
+   * PREALLOCATION_AHEAD_BYTES past the appends (or the segment's size limit).
+   */
+  private preallocate(): void {
+    if (this.preallocation !== undefined || this.preallocationFailed || this.closed) return;
+    const from = Math.max(this.preallocatedEnd, this.writeOffset);
+    if (from - this.writeOffset >= PREALLOCATION_AHEAD_BYTES) return;
+    const to = Math.min(from + PREALLOCATION_AHEAD_BYTES, this.segmentBytesMax);
+    if (to <= from) return;
+    const handle = this.handle;
+    const done = writeZeros(handle, from, to).then(
+      () => {
+        this.stats.bytesPreallocated += to - from;
+        if (this.handle === handle) this.preallocatedEnd = to;
+      },
+      (error: unknown) => {
+        this.preallocationFailed = true;
+        this.logger.warn(
+          { err: error, directory: this.directory },
+          'preallocating WAL space failed; appends extend the segment instead (slower syncs)',
+        );
+      },
+    );
+    this.preallocation = {
+      from,
+      done: done.finally(() => {
+        this.preallocation = undefined;
+        this.preallocate();
+      }),
+    };
+  }
+
   private async rotate(): Promise<void> {
+    await this.preallocation?.done;
     const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
     const next = await createSegment(
       this.directory,
@@ -340,8 +405,10 @@ export class Wal {
     await this.handle.close();
     this.handle = next.handle;
     this.writeOffset = next.size;
+    this.preallocatedEnd = next.fileBytes;
     this.appendsInSegment = 0;
     this.segments.push(next.info);
+    this.preallocate();
   }
 
   private completeBatch(batch: readonly PendingAppend[]): void {
@@ -417,10 +484,11 @@ async function recoverSegment(
   replay: LogReplay,
   logger: StorageLogger,
   stats: WalStats,
-): Promise<{ info: SegmentInfo; size: number; appends: number }> {
+): Promise<{ info: SegmentInfo; size: number; fileBytes: number; appends: number }> {
   const fileName = segmentFileName(name.sequence, name.firstIndex);
   const path = join(directory, fileName);
-  const scan = scanSegment(await readFile(path));
+  const bytes = await readFile(path);
+  const scan = scanSegment(bytes);
   const { damage } = scan;
   if (damage && !(isLast && damage.tornTail)) throw corruption(fileName, damage.offset, damage.reason);
   const info: SegmentInfo = { ...name, name: fileName, maxIndex: 0 };
@@ -433,7 +501,12 @@ async function recoverSegment(
       'WAL ends in a torn record (a crash during the last write, never acknowledged); truncated it',
     );
   }
-  return { info, size: scan.validEnd, appends: Math.max(0, scan.records.length - 1) };
+  return {
+    info,
+    size: scan.validEnd,
+    fileBytes: damage ? scan.validEnd : bytes.length,
+    appends: Math.max(0, scan.records.length - 1),
+  };
 }
 
 function replaySegment(info: SegmentInfo, scan: SegmentScan, replay: LogReplay): void {
@@ -491,7 +564,22 @@ async function createSegment(
   stats.segmentsCreated++;
   stats.bytesWritten += bytes.length;
   stats.recordsWritten += records.length;
-  return { info: { sequence, firstIndex, name, maxIndex: 0 }, handle, size: bytes.length };
+  return {
+    info: { sequence, firstIndex, name, maxIndex: 0 },
+    handle,
+    size: bytes.length,
+    fileBytes: bytes.length,
+  };
+}
+
+let zeros: Buffer | undefined;
+
+/** Writes zeros over [from, to) of the file (durably: segment handles are O_DSYNC, or synced here). */
+async function writeZeros(handle: FileHandle, from: number, to: number): Promise<void> {
+  zeros ??= Buffer.alloc(ZERO_WRITE_BYTES);
+  for (let offset = from; offset < to; offset += ZERO_WRITE_BYTES)
+    await writeFully(handle, zeros.subarray(0, Math.min(ZERO_WRITE_BYTES, to - offset)), offset);
+  if (SYNCHRONOUS_WRITES === undefined) await handle.datasync();
 }
 
 async function truncateFile(path: string, length: number): Promise<void> {
