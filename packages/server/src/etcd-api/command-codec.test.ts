@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { CommandDecodeError, decodeCommand, encodeCommand, type LoggedCommand } from './command-codec.js';
+import {
+  CommandDecodeError,
+  decodeCommand,
+  encodeCommand,
+  type LoggedCommand,
+  ownPutSequence,
+} from './command-codec.js';
 
 const bytes = fc.uint8Array({ maxLength: 300 });
 const putCommand = fc.record(
@@ -46,6 +52,26 @@ describe('command codec', () => {
     };
     assert.equal(encodeCommand(other)[0], 0x00);
     assert.deepEqual(decodeCommand(encodeCommand(other)), other);
+  });
+
+  test("a proposer finds its own puts' sequence in the entry's first bytes, and nothing else", () => {
+    fc.assert(
+      fc.property(putCommand, fc.string({ maxLength: 60 }), (logged, other) => {
+        const encoded = encodeCommand(logged);
+        assert.equal(ownPutSequence(encoded, logged.origin), logged.sequence);
+        if (other !== logged.origin) assert.equal(ownPutSequence(encoded, other), -1);
+        for (let end = 0; end < encoded.byteLength; end++) {
+          const sequence = ownPutSequence(encoded.subarray(0, end), logged.origin);
+          assert.ok(sequence === -1 || sequence === logged.sequence);
+        }
+      }),
+    );
+    const grant: LoggedCommand = {
+      origin: 'n1/ab',
+      sequence: 3,
+      command: { kind: 'leaseGrant', id: 7n, ttl: 10 },
+    };
+    assert.equal(ownPutSequence(encodeCommand(grant), 'n1/ab'), -1);
   });
 
   test('a put with a requester keeps it (msgpack form)', () => {

@@ -13,6 +13,7 @@ import type {
   KvWriteRequest,
   KvWriteResponse,
   MemberChangeContext,
+  PutRequest,
   RangeRequest,
   RangeResponse,
 } from '@synod/state';
@@ -21,7 +22,7 @@ import type { RaftDriver, StateMachine } from '../raft-driver/raft-driver.js';
 import { NotLeaderError } from '../raft-driver/raft-driver.js';
 import { IntMap } from '../util/int-map.js';
 import { commandRequirement, currentRequester } from './auth-guard.js';
-import { decodeCommand, encodeCommand, type LoggedCommand } from './command-codec.js';
+import { decodeCommand, encodeCommand, type LoggedCommand, ownPutSequence } from './command-codec.js';
 import { startApplySpan, startProposeSpans } from './raft-spans.js';
 
 export type StateResult<T> =
@@ -47,6 +48,13 @@ interface PendingProposal {
   resolve: ((result: StateResult<ClusterApplied | undefined>) => void) | undefined;
   /** When the caller gives up (Date.now() ms): then the outcome is unknown to it (indeterminate). */
   readonly deadline: number;
+  /**
+   * A put as proposed, applied as is when its entry comes back instead of being decoded again.
+   * The store keeps its key and value, so they must be arrays of their own: KV.Put's decoder
+   * copies them (ProtoReader.bytes), and a Buffer (perhaps a view of Node's shared pool) is never
+   * kept this way (see plainArrays). Undefined for other commands.
+   */
+  readonly put: LoggedCommand | undefined;
 }
 
 export interface StateServiceOptions {
@@ -162,7 +170,8 @@ export class StateService implements StateMachine {
     }
     this.options.onPropose?.();
     spans?.proposed();
-    const applied = this.awaitApply(sequence) as Promise<StateResult<ClusterApplied>>;
+    const keptPut = command.kind === 'put' && plainArrays(command.request) ? logged : undefined;
+    const applied = this.awaitApply(sequence, keptPut) as Promise<StateResult<ClusterApplied>>;
     if (spans === undefined) return applied;
     return applied.then((result) => {
       spans.committed(result.ok);
@@ -246,9 +255,12 @@ export class StateService implements StateMachine {
     return { ok: true, value: result, revision: this.current.kv.currentRevision };
   }
 
-  private awaitApply(sequence: number): Promise<StateResult<ClusterApplied | undefined>> {
+  private awaitApply(
+    sequence: number,
+    put?: LoggedCommand,
+  ): Promise<StateResult<ClusterApplied | undefined>> {
     return new Promise((resolve) => {
-      this.pending.set(sequence, { resolve, deadline: Date.now() + this.options.requestTimeoutMs });
+      this.pending.set(sequence, { resolve, deadline: Date.now() + this.options.requestTimeoutMs, put });
       this.expiryTimer ??= setInterval(() => this.expireOverdue(), EXPIRY_CHECK_MS);
     });
   }
@@ -298,7 +310,7 @@ export class StateService implements StateMachine {
       this.applyConfigEntry(entry);
       return;
     }
-    const logged = decodeCommand(entry.data);
+    const logged = this.proposedPut(entry.data) ?? decodeCommand(entry.data);
     const applySpan = logged.trace ? startApplySpan(logged.trace) : undefined;
     const outcome = this.refusedByAuth(logged) ?? this.current.apply(logged.command, entry.index);
     applySpan?.end();
@@ -312,6 +324,12 @@ export class StateService implements StateMachine {
         ? { ok: false, error: outcome.error }
         : { ok: true, value: outcome, revision: outcome.revision },
     );
+  }
+
+  /** The put this member proposed and still waits for, when `data` is its entry. */
+  private proposedPut(data: Uint8Array): LoggedCommand | undefined {
+    const sequence = ownPutSequence(data, this.origin);
+    return sequence < 0 ? undefined : this.pending.get(sequence)?.put;
   }
 
   /**
@@ -378,4 +396,12 @@ const MEMBER_CHANGE_BUSY: EtcdError = {
 /** Commands that add data (etcd's quota applies to Put, Txn and LeaseGrant). */
 function growsStore(command: ClusterCommand): boolean {
   return command.kind === 'put' || command.kind === 'txn' || command.kind === 'leaseGrant';
+}
+
+/** Key and value are plain Uint8Arrays, not Buffers (which may be views of Node's shared pool). */
+function plainArrays(request: PutRequest): boolean {
+  return (
+    Object.getPrototypeOf(request.key) === Uint8Array.prototype &&
+    Object.getPrototypeOf(request.value) === Uint8Array.prototype
+  );
 }

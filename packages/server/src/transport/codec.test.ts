@@ -64,6 +64,28 @@ test('decoded binary data is a plain Uint8Array copy, not a view of the frame', 
   assert.notEqual(data.buffer, payload.buffer);
 });
 
+test("an append's entries share one copy of their part of the frame, one allocation per message", () => {
+  const entries = Array.from({ length: 20 }, (_, i) => ({
+    term: 3,
+    index: 11 + i,
+    kind: 'normal' as const,
+    data: new Uint8Array(100 + i).fill(i),
+  }));
+  const message = { ...oneOfEveryType()[1]!, prevLogIndex: 10, prevLogTerm: 3, term: 3, entries } as Message;
+  const payload = encodeRaftBatch([oneOfEveryType()[0]!, message]);
+  const [, append] = decoded(payload);
+  assert.ok(append?.type === 'append');
+  const buffers = new Set(append.entries.map((entry) => entry.data.buffer));
+  assert.equal(buffers.size, 1);
+  const [shared] = buffers;
+  assert.notEqual(shared, payload.buffer);
+  const dataBytes = entries.reduce((sum, entry) => sum + entry.data.byteLength, 0);
+  // The entries' data plus their few header bytes each: not the whole frame.
+  assert.ok(shared!.byteLength < dataBytes + 4 * entries.length, `${shared!.byteLength} bytes`);
+  assert.ok(shared!.byteLength < payload.byteLength);
+  assert.deepEqual(append.entries, entries);
+});
+
 test('any batch of valid messages survives encode and decode unchanged', () => {
   fc.assert(
     fc.property(fc.array(arbitraryMessage, { maxLength: 8 }), (messages) => {

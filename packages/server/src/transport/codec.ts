@@ -384,9 +384,7 @@ function readOtherMessage(
 
 function readProposals(reader: ByteReader): Uint8Array[] {
   const count = reader.varuintAtMost(ENTRIES_PER_MESSAGE_MAX, 'proposal count');
-  const proposals: Uint8Array[] = [];
-  for (let i = 0; i < count; i++) proposals.push(reader.bytesCopy(reader.remaining, 'proposal'));
-  return proposals;
+  return reader.bytesCopies(count, 'proposal', () => {});
 }
 
 function readAppend(reader: ByteReader, header: Header): Message {
@@ -397,9 +395,10 @@ function readAppend(reader: ByteReader, header: Header): Message {
   if (prevLogTerm > header.term)
     reader.fail(`prevLogTerm ${prevLogTerm} above the message term ${header.term}`);
   if (!Number.isSafeInteger(prevLogIndex + count)) reader.fail('entry index overflows');
-  const entries: Entry[] = [];
+  const kinds: EntryKind[] = [];
+  const terms: number[] = [];
   let previousTerm = prevLogTerm;
-  for (let i = 0; i < count; i++) {
+  const data = reader.bytesCopies(count, 'entry data', () => {
     const kindCode = reader.u8();
     const kind: EntryKind | undefined =
       kindCode === ENTRY_KIND_CODES.normal
@@ -412,9 +411,12 @@ function readAppend(reader: ByteReader, header: Header): Message {
     // A leader's log never goes back in term and never holds a term above the leader's own.
     if (term < previousTerm || term > header.term) reader.fail(`entry term ${term} out of order`);
     previousTerm = term;
-    const data = reader.bytesCopy(reader.remaining, 'entry data');
-    entries.push({ term, index: prevLogIndex + 1 + i, kind, data });
-  }
+    kinds.push(kind);
+    terms.push(term);
+  });
+  const entries: Entry[] = [];
+  for (let i = 0; i < count; i++)
+    entries.push({ term: terms[i]!, index: prevLogIndex + 1 + i, kind: kinds[i]!, data: data[i]! });
   return { type: 'append', ...header, prevLogIndex, prevLogTerm, entries, commit };
 }
 

@@ -140,6 +140,32 @@ export class ByteReader {
     return value;
   }
 
+  /**
+   * Length-prefixed byte strings, `count` of them back to back, copied into one new array they
+   * are views of: one allocation per message instead of one per string (entries of one append are
+   * kept and dropped together), and the (larger) frame buffer is never pinned. `read` reads
+   * whatever precedes each string (it may use this reader); it runs before each string is taken.
+   */
+  bytesCopies(count: number, what: string, read: (index: number) => void): Uint8Array[] {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const regionStart = this.offset;
+    for (let i = 0; i < count; i++) {
+      read(i);
+      const length = this.varuintAtMost(this.remaining, `${what} length`);
+      const start = this.take(length);
+      starts.push(start);
+      ends.push(start + length);
+    }
+    // A plain copy (Buffer#slice would be a view).
+    const region = new Uint8Array(this.offset - regionStart);
+    region.set(this.bytes.subarray(regionStart, this.offset));
+    const copies: Uint8Array[] = [];
+    for (let i = 0; i < count; i++)
+      copies.push(region.subarray(starts[i]! - regionStart, ends[i]! - regionStart));
+    return copies;
+  }
+
   /** Length-prefixed bytes, copied: decoded messages never pin the (larger) frame buffer. */
   bytesCopy(maxBytes: number, what: string): Uint8Array {
     const length = this.varuintAtMost(maxBytes, `${what} length`);
