@@ -9,6 +9,7 @@ import {
   type Frame,
   FrameDecoder,
   type FrameType,
+  PROTOCOL_VERSION,
   sealFrame,
 } from './frame.js';
 import type { FrameError } from './frame-error.js';
@@ -112,7 +113,7 @@ function headerWith(edit: (header: Buffer) => void, payload = Buffer.from('paylo
 
 const badFrames: readonly [string, Buffer, FrameError['code']][] = [
   ['wrong magic', headerWith((h) => h.writeUInt32BE(0x48545450, 0)), 'bad-magic'],
-  ['wrong version', headerWith((h) => h.writeUInt8(2, 4)), 'unsupported-version'],
+  ['wrong version', headerWith((h) => h.writeUInt8(PROTOCOL_VERSION - 1, 4)), 'unsupported-version'],
   ['unknown frame type', headerWith((h) => h.writeUInt8(9, 5)), 'unknown-frame-type'],
   ['reserved bits', headerWith((h) => h.writeUInt16BE(1, 6)), 'reserved-bits-set'],
   [

@@ -1,18 +1,20 @@
 // Length-prefixed frames of the peer protocol. Every frame is a 16-byte header and a payload:
 //
 //   offset 0  u32 magic 0x53594e44 ("SYND")    offset 8   u32 payload length
-//   offset 4  u8  protocol version             offset 12  u32 CRC-32C of the payload
+//   offset 4  u8  protocol version             offset 12  u32 CRC-32 of the payload
 //   offset 5  u8  frame type
 //   offset 6  u16 reserved, zero
 //
 // (all big-endian). The header is checked as soon as its 16 bytes arrive, so an oversized or
-// unexpected frame is refused before a single payload byte is buffered.
-import { crc32c } from '@synod/core/hashing';
+// unexpected frame is refused before a single payload byte is buffered. The checksum is zlib's
+// CRC-32 (IEEE), which Node computes with the CPU's carry-less multiply: about 5 GB/s against
+// 1 GB/s for our CRC-32C in JavaScript, and a leader checksums every batch once per follower.
+import { crc32 } from 'node:zlib';
 import { FrameError, invariant } from './frame-error.js';
 
 export const FRAME_MAGIC = 0x53594e44;
-/** The protocol version this node speaks; a peer with another version is refused. */
-export const PROTOCOL_VERSION = 1;
+/** The protocol version this node speaks; a peer with another version is refused (2: CRC-32 frames). */
+export const PROTOCOL_VERSION = 2;
 export const FRAME_HEADER_BYTES = 16;
 /** Payload bytes of one frame at most (a raft batch; snapshot chunks are ≤ 512 KiB by default). */
 export const FRAME_PAYLOAD_BYTES_MAX = 16 * 1024 * 1024;
@@ -51,7 +53,7 @@ export function sealFrame(type: FrameType, frame: Buffer): Buffer {
   frame.writeUInt8(FRAME_TYPE_CODES[type], 5);
   frame.writeUInt16BE(0, 6);
   frame.writeUInt32BE(payload.length, 8);
-  frame.writeUInt32BE(crc32c(payload), 12);
+  frame.writeUInt32BE(crc32(payload), 12);
   return frame;
 }
 
@@ -180,7 +182,7 @@ export class FrameDecoder {
     this.header = undefined;
     this.payload = undefined;
     this.payloadFilled = 0;
-    const actualCrc = crc32c(payload);
+    const actualCrc = crc32(payload);
     if (actualCrc !== header.crc) {
       this.failure = new FrameError(
         'crc-mismatch',
