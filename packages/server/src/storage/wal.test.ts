@@ -399,6 +399,31 @@ describe('WAL preallocation', () => {
     }));
 });
 
+test('rotating while zero fills run neither breaks preallocation nor warns', () =>
+  withTempDir(async (dir) => {
+    const { wal, logger } = await openWal(dir, 6 * 1024 * 1024);
+    const value = (index: number) => String.fromCharCode(97 + (index % 26)).repeat(256 * 1024);
+    // 40 MiB in concurrent rounds of 1 MiB: several rotations land while fills are running.
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(
+        Array.from({ length: 4 }, (_, i) => {
+          const index = round * 4 + i + 1;
+          return wal.append([{ type: 'entries', entries: [entry(index, 1, value(index))] }]);
+        }),
+      );
+    }
+    assert.ok(wal.segmentNames().length >= 5, `${wal.segmentNames().length} segments`);
+    assert.deepEqual(logger.warnings(), []);
+    const lastSegment = join(dir, wal.segmentNames().at(-1)!);
+    await wal.close();
+    // The newest segment was preallocated too: zeros lie past its records.
+    assert.ok((await stat(lastSegment)).size > (await segmentDataEnd(lastSegment)));
+    const again = await openWal(dir, 6 * 1024 * 1024);
+    assert.equal(again.replay.lastIndex(), 160);
+    assert.deepEqual(again.logger.warnings(), []);
+    await again.wal.close();
+  }));
+
 describe('WAL group commit', () => {
   test('concurrent appends share fsyncs, are all durable, and complete in append order', () =>
     withTempDir(async (dir) => {

@@ -124,6 +124,8 @@ export class Wal {
   private preallocation: { readonly from: number; readonly done: Promise<void> } | undefined;
   /** A zero fill failed (a full disk, say): appends simply extend the file from then on. */
   private preallocationFailed = false;
+  /** No zero fill starts while the segment is switched: it would write to a closing file. */
+  private rotating = false;
   /** Appends written into the current segment after its opening records (rotation needs one). */
   private appendsInSegment: number;
   private lastHardState: HardState | undefined;
@@ -364,7 +366,7 @@ export class Wal {
    * PREALLOCATION_AHEAD_BYTES past the appends (or the segment's size limit).
    */
   private preallocate(): void {
-    if (this.preallocation !== undefined || this.preallocationFailed || this.closed) return;
+    if (this.preallocation !== undefined || this.preallocationFailed || this.closed || this.rotating) return;
     const from = Math.max(this.preallocatedEnd, this.writeOffset);
     if (from - this.writeOffset >= PREALLOCATION_AHEAD_BYTES) return;
     const to = Math.min(from + PREALLOCATION_AHEAD_BYTES, this.segmentBytesMax);
@@ -393,21 +395,26 @@ export class Wal {
   }
 
   private async rotate(): Promise<void> {
-    await this.preallocation?.done;
-    const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
-    const next = await createSegment(
-      this.directory,
-      sequence,
-      this.lastEntryIndex + 1,
-      this.lastHardState,
-      this.stats,
-    );
-    await this.handle.close();
-    this.handle = next.handle;
-    this.writeOffset = next.size;
-    this.preallocatedEnd = next.fileBytes;
-    this.appendsInSegment = 0;
-    this.segments.push(next.info);
+    this.rotating = true;
+    try {
+      await this.preallocation?.done;
+      const sequence = this.segments[this.segments.length - 1]!.sequence + 1;
+      const next = await createSegment(
+        this.directory,
+        sequence,
+        this.lastEntryIndex + 1,
+        this.lastHardState,
+        this.stats,
+      );
+      await this.handle.close();
+      this.handle = next.handle;
+      this.writeOffset = next.size;
+      this.preallocatedEnd = next.fileBytes;
+      this.appendsInSegment = 0;
+      this.segments.push(next.info);
+    } finally {
+      this.rotating = false;
+    }
     this.preallocate();
   }
 
