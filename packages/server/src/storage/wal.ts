@@ -337,9 +337,10 @@ export class Wal {
             chunk.map((append) => append.bytes),
             chunkBytes,
           );
-    // Never write where a zero fill still runs: it could land after the data and wipe it.
-    const fill = this.preallocation;
-    if (fill !== undefined && this.writeOffset + chunkBytes > fill.from) await fill.done;
+    // Never write where a zero fill still runs: it could land after the data and wipe it. (A loop:
+    // the end of one fill may start the next.)
+    while (this.preallocation !== undefined && this.writeOffset + chunkBytes > this.preallocation.from)
+      await this.preallocation.done;
     const started = performance.now();
     await writeFully(this.handle, data, this.writeOffset);
     this.writeOffset += chunkBytes;
