@@ -66,7 +66,7 @@ export const USAGE = `Usage: npm run bench -- kv [--quick] [--only=put|latency|f
                        [--synod-env=KEY=VALUE ...]
    or: node --import tsx bench/kv/kv.bench.ts [the same flags, '--only put' also works]
 
-  --quick            about 2 min instead of about 8 (shorter runs, one round, 3 failovers)
+  --quick            about 2 min instead of about 6 (shorter runs, one round, 3 failovers)
   --only PART        run only these parts (comma-separated or repeated)
   --nodes N          only clusters of N members (failover needs 3 and is skipped with 1)
   --synod-env K=V    environment for every synod process (repeatable)`;
