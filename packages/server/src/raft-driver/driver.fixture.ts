@@ -39,6 +39,13 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
   }
 }
 
+/** Waits until one of `drivers` is leader, and returns it. */
+export async function waitForLeader(drivers: Map<string, RaftDriver>): Promise<RaftDriver> {
+  const leader = () => [...drivers.values()].find((driver) => driver.node.raft.role === 'leader');
+  await waitFor(() => leader() !== undefined, 'a leader');
+  return leader()!;
+}
+
 const silentLogger = { info() {}, warn() {}, error() {} };
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Entry, Snapshot } from '@synod/raft';
-import { startDriverCluster, waitFor } from './driver.fixture.js';
+import { startDriverCluster, waitFor, waitForLeader } from './driver.fixture.js';
 import type { SnapshotBuilder, StateMachine } from './raft-driver.js';
 
 const encoder = new TextEncoder();
@@ -49,10 +49,7 @@ describe('RaftDriver', () => {
   test('three drivers elect a leader, and proposals made on any member are applied everywhere in one order', async () => {
     const cluster = startCluster(['a', 'b', 'c']);
     try {
-      await waitFor(
-        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
-        'a leader',
-      );
+      await waitForLeader(cluster.drivers);
       const follower = [...cluster.drivers.values()].find((d) => d.node.raft.role !== 'leader')!;
       await waitFor(() => follower.node.raft.lead !== '', 'the follower to learn the leader');
       for (let i = 0; i < 120; i++) {
@@ -93,11 +90,7 @@ describe('RaftDriver', () => {
     const cluster = startCluster(['a', 'b', 'c']);
     for (const machine of cluster.machines.values()) machine.staleSnapshots = 2;
     try {
-      await waitFor(
-        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
-        'a leader',
-      );
-      const leader = [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+      const leader = await waitForLeader(cluster.drivers);
       for (let i = 0; i < 400; i++) {
         leader.propose(encoder.encode(`v${i}`));
         if (i % 40 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -125,11 +118,7 @@ describe('RaftDriver', () => {
   test('once the state outgrows the log, a snapshot waits until the log since the last one is as large as it', async () => {
     const cluster = startCluster(['a', 'b', 'c']);
     try {
-      await waitFor(
-        () => [...cluster.drivers.values()].some((d) => d.node.raft.role === 'leader'),
-        'a leader',
-      );
-      const leader = [...cluster.drivers.values()].find((d) => d.node.raft.role === 'leader')!;
+      const leader = await waitForLeader(cluster.drivers);
       const proposals = 1_500;
       for (let i = 0; i < proposals; i++) {
         leader.propose(encoder.encode(`v${i}`));

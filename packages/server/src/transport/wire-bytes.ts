@@ -146,12 +146,12 @@ export class ByteReader {
    * kept and dropped together), and the (larger) frame buffer is never pinned. `read` reads
    * whatever precedes each string (it may use this reader); it runs before each string is taken.
    */
-  bytesCopies(count: number, what: string, read: (index: number) => void): Uint8Array[] {
+  bytesCopies(count: number, what: string, read: () => void): Uint8Array[] {
     const starts: number[] = [];
     const ends: number[] = [];
     const regionStart = this.offset;
     for (let i = 0; i < count; i++) {
-      read(i);
+      read();
       const length = this.varuintAtMost(this.remaining, `${what} length`);
       const start = this.take(length);
       starts.push(start);

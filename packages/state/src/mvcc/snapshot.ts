@@ -117,18 +117,16 @@ export class MvccSnapshotEncoder {
     let first = true;
     index.visit(after ?? EMPTY_KEY, EVERY_KEY_FROM, (history) => {
       let from = 0;
-      if (first && after !== undefined) {
+      if (first) {
+        first = false;
         // The visit starts at the last key encoded: skip it, or go on inside its history.
-        const atLastKey = compareBytes(history.key, after) === 0;
-        if (resumeAt > 0 && !atLastKey)
-          throw new Error('MVCC snapshot step: a key encoded in part is gone without a compaction');
-        if (atLastKey) {
-          first = false;
+        if (after !== undefined && compareBytes(history.key, after) === 0) {
           if (resumeAt === 0) return true;
           from = resumeAt;
+        } else if (resumeAt > 0) {
+          throw new Error('MVCC snapshot step: a key encoded in part is gone without a compaction');
         }
       }
-      first = false;
       if (from === 0 && writer.byteLength >= bytesBudget) {
         finished = false;
         return false;
